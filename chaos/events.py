@@ -1,0 +1,47 @@
+"""The run's event log: worker lifecycle, faults, readiness changes, as plain dicts on the
+same monotonic clock as the operation history."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+
+class EventLog:
+    def __init__(self, path: Path | None = None):
+        self._events: list[dict] = []
+        self._cond = threading.Condition()
+        self._path = path
+
+    def record(self, kind: str, **fields) -> dict:
+        event = {"t": time.monotonic(), "wall": time.time(), "kind": kind, **fields}
+        with self._cond:
+            self._events.append(event)
+            if self._path is not None:
+                with open(self._path, "a") as f:
+                    f.write(json.dumps(event) + "\n")
+            self._cond.notify_all()
+        return event
+
+    def events(self, kind: str | None = None, **match) -> list[dict]:
+        with self._cond:
+            return [e for e in self._events if _matches(e, kind, match)]
+
+    def wait_for(self, kind: str, timeout: float, *, after: float = 0.0, **match) -> dict | None:
+        """The first event of `kind` (with the given fields) at or after monotonic time `after`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for e in self._events:
+                    if e["t"] >= after and _matches(e, kind, match):
+                        return e
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+
+def _matches(event: dict, kind: str | None, match: dict) -> bool:
+    return (kind is None or event["kind"] == kind) and all(event.get(k) == v for k, v in match.items())

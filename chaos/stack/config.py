@@ -1,0 +1,66 @@
+"""Typed configuration of a stack. Validated before anything starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..versions import DEFAULT_LITELLM_VERSION, check_litellm_version
+
+DEFAULT_MODELS = ("gpt-4o-mini", "google/gemini-2.5-flash", "claude-3-5-haiku")
+MAX_REPLICAS = 16
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """What Kubernetes or Compose would do with a worker that exits on its own: start it again,
+    waiting initial_backoff_s, doubling per consecutive crash up to max_backoff_s; a worker that
+    stayed up reset_after_s starts the count afresh. A worker stopped on purpose stays stopped."""
+
+    enabled: bool = True
+    initial_backoff_s: float = 1.0
+    max_backoff_s: float = 10.0
+    reset_after_s: float = 30.0
+
+    def backoff(self, consecutive_crashes: int) -> float:
+        return min(self.max_backoff_s, self.initial_backoff_s * 2 ** max(0, consecutive_crashes - 1))
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    replicas: int = 3
+    litellm_version: str = DEFAULT_LITELLM_VERSION
+    litellm_venv: Path | None = None  # run the LiteLLM of an existing environment instead
+    models: tuple[str, ...] = DEFAULT_MODELS
+    seed_models: bool = True
+    # LiteLLM general_settings: the incident needs allow_requests_on_db_unavailable: true
+    allow_requests_on_db_unavailable: bool = False
+    general_settings: dict = field(default_factory=dict)
+    worker_env: dict = field(default_factory=dict)  # extra environment for every worker
+    reload_interval_s: float = 5.0  # where the LiteLLM version lets us set it
+    restart_policy: RestartPolicy = RestartPolicy()
+    base_port: int | None = None  # consecutive ports from here instead of free ones
+    ready_timeout_s: float = 120.0
+    evidence_dir: Path | None = None  # where logs are kept when the run ends
+    keep_logs: str = "on_failure"  # "always" | "on_failure" | "never"
+
+    def validate(self) -> "StackConfig":
+        if not isinstance(self.replicas, int) or not 1 <= self.replicas <= MAX_REPLICAS:
+            raise UsageError(f"--replicas {self.replicas} is out of range; expected a whole number from 1 to {MAX_REPLICAS}")
+        if self.litellm_venv is None:
+            check_litellm_version(self.litellm_version)
+        if not self.models:
+            raise UsageError("--models is empty; expected at least one model name")
+        for name in self.models:
+            if not name or not name.strip() or any(c.isspace() for c in name):
+                raise UsageError(f"--models: {name!r} is not a model name; expected a name without spaces")
+        if len(set(self.models)) != len(self.models):
+            raise UsageError(f"--models lists a name twice: {list(self.models)}")
+        if self.reload_interval_s <= 0:
+            raise UsageError(f"reload interval {self.reload_interval_s} must be positive (seconds)")
+        if self.ready_timeout_s <= 0:
+            raise UsageError(f"ready timeout {self.ready_timeout_s} must be positive (seconds)")
+        if self.keep_logs not in ("always", "on_failure", "never"):
+            raise UsageError(f"keep_logs {self.keep_logs!r}; expected always, on_failure or never")
+        return self

@@ -1,0 +1,105 @@
+"""HAProxy in TCP mode in front of PostgreSQL, as in the incident: health checks on the backend
+server and an admin runtime API socket (server maint/drain/ready, server state)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from ..binaries import HAPROXY
+from ..errors import StackStartError
+from ..ports import HOST
+from ..procs import ManagedProcess
+
+BACKEND = "postgres"
+SERVER = "pg1"
+
+CONFIG = """\
+global
+    maxconn 2000
+    stats socket {socket} mode 600 level admin
+    stats timeout 30s
+
+defaults
+    mode tcp
+    timeout connect 3s
+    timeout client 30m
+    timeout server 30m
+    log stdout format raw local0 info
+
+frontend postgres_in
+    bind {host}:{port}
+    default_backend {backend}
+
+backend {backend}
+    option pgsql-check user postgres
+    default-server inter 500ms fastinter 250ms downinter 500ms rise 2 fall 2 on-marked-down shutdown-sessions
+    server {server} {host}:{upstream_port} check
+"""
+
+
+class HAProxy:
+    def __init__(self, run_dir: Path, port: int, upstream_port: int, run_id: str, log_dir: Path):
+        self.port = port
+        self.socket_path = run_dir / "haproxy.sock"
+        self.config_path = run_dir / "haproxy.cfg"
+        self.upstream_port = upstream_port
+        self.process = ManagedProcess(
+            "haproxy",
+            [str(HAPROXY.require()), "-db", "-f", str(self.config_path)],
+            log_dir / "haproxy.log",
+            env=dict(os.environ),
+            run_id=run_id,
+        )
+
+    def write_config(self) -> None:
+        self.config_path.write_text(
+            CONFIG.format(
+                socket=self.socket_path, host=HOST, port=self.port, backend=BACKEND, server=SERVER,
+                upstream_port=self.upstream_port,
+            )
+        )
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.write_config()
+        self.process.start()
+        deadline = time.monotonic() + timeout
+        while not self.socket_path.exists() or not _accepts(self.port):
+            if not self.process.running() or time.monotonic() > deadline:
+                raise StackStartError(f"HAProxy did not start on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
+            time.sleep(0.02)
+
+    def runtime(self, command: str, timeout: float = 5.0) -> str:
+        """One command on the runtime API socket, e.g. `show servers state`."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(self.socket_path))
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def server_status(self) -> str:
+        """The backend server's operational state as HAProxy reports it: UP, DOWN, MAINT, DRAIN..."""
+        for line in self.runtime("show stat").splitlines():
+            fields = line.split(",")
+            if len(fields) > 17 and fields[0] == BACKEND and fields[1] == SERVER:
+                return fields[17]
+        raise StackStartError(f"HAProxy reports no server {BACKEND}/{SERVER}")
+
+    def wait_server_status(self, wanted: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server_status().startswith(wanted):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((HOST, port)) == 0

@@ -1,0 +1,85 @@
+"""One LiteLLM proxy replica: its config file, environment and process, and its lifecycle state."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..litellm_env import RELOAD_INTERVAL_ENV, LiteLLMEnv
+from ..ports import HOST
+from ..procs import ManagedProcess
+from .base import WorkerState
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What every replica of a stack shares."""
+
+    env: LiteLLMEnv
+    master_key: str
+    salt_key: str
+    general_settings: dict
+    worker_env: dict
+    reload_interval_s: float
+
+
+def litellm_config(settings: WorkerSettings) -> str:
+    """The proxy's config file. JSON is valid YAML, so no YAML writer is needed."""
+    general = {
+        "master_key": "os.environ/LITELLM_MASTER_KEY",
+        "store_model_in_db": True,
+    } | settings.general_settings
+    return json.dumps({"model_list": [], "general_settings": general, "litellm_settings": {"telemetry": False}}, indent=2)
+
+
+def worker_environment(settings: WorkerSettings, database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "LITELLM_MASTER_KEY": settings.master_key,
+            "LITELLM_SALT_KEY": settings.salt_key,
+            "STORE_MODEL_IN_DB": "True",
+            "DISABLE_SCHEMA_UPDATE": "true",  # the schema job applied the migrations
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no cost-map fetch from the internet
+            RELOAD_INTERVAL_ENV: str(int(settings.reload_interval_s)),
+            "PATH": f"{settings.env.bin_dir}{os.pathsep}{env.get('PATH', '')}",  # 1.82.3 runs `prisma`
+            "PYTHONUNBUFFERED": "1",
+            "LITELLM_TELEMETRY": "False",
+        }
+    )
+    env.update({k: str(v) for k, v in settings.worker_env.items()})
+    return env
+
+
+class LiteLLMWorker:
+    def __init__(self, name: str, port: int, db_port: int, settings: WorkerSettings, run_dir: Path, run_id: str, log_dir: Path):
+        self.name = name
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.db_port = db_port  # its own Toxiproxy link to HAProxy
+        self.config_path = run_dir / f"{name}.config.yaml"
+        self.config_path.write_text(litellm_config(settings))
+        database_url = f"postgresql://postgres@{HOST}:{db_port}/litellm"
+        self.process = ManagedProcess(
+            name,
+            [str(settings.env.litellm_bin), "--config", str(self.config_path), "--host", HOST, "--port", str(port), "--num_workers", "1"],
+            log_dir / f"{name}.log",
+            env=worker_environment(settings, database_url),
+            run_id=run_id,
+        )
+        self.state = WorkerState.STOPPED
+        self.paused_from = WorkerState.STOPPED  # the state to return to on resume
+        self.spawns = 0
+        self.spawned_at = 0.0
+        self.consecutive_crashes = 0
+        self.restart_due = 0.0  # monotonic time of the pending restart, in BACKOFF
+
+    def spawn(self) -> None:
+        self.process.start()
+        self.spawns += 1
+        self.spawned_at = time.monotonic()
+        self.state = WorkerState.STARTING

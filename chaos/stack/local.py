@@ -1,0 +1,404 @@
+"""The `local` backend: the whole incident stack as processes on 127.0.0.1, no Docker.
+
+    worker-N --(Toxiproxy link worker-N-to-haproxy)--> HAProxy --(link haproxy-to-postgres)--> PostgreSQL
+    worker-N --> fake upstream (the LLM provider)
+
+Start order: PostgreSQL (+ schema job), HAProxy, Toxiproxy and the upstream in parallel; then
+the workers in parallel; then the seed models. Teardown cannot be skipped: every process is in
+its own process group and tagged with the run id, the run is in the registry from its first
+moment, and close() runs on normal exit, exceptions and (through the CLI) SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from .. import registry
+from ..binaries import LOCAL_STACK_BINARIES
+from ..errors import StackStartError, UsageError, WorkerNotReady
+from ..events import EventLog
+from ..litellm_env import LiteLLMEnv, ensure_env, env_from_venv, prisma_engine_description
+from ..paths import runs_dir
+from ..ports import HOST, pick_free_ports, ports_from_base
+from ..procs import ManagedProcess, kill_pids, pids_of_run, proc_start_ticks, wait_gone
+from ..secrets import Redactor, new_key
+from . import seed
+from .base import Stack, WorkerInfo, WorkerState
+from .config import StackConfig
+from .haproxy import HAProxy
+from .litellm_worker import LiteLLMWorker, WorkerSettings
+from .postgres import PostgresCluster
+from .schema import apply_migrations
+from .supervisor import Supervisor
+from .toxiproxy import PG_LINK, ToxiproxyServer, worker_link
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def worker_name(index: int) -> str:
+    return f"worker-{index}"
+
+
+class LocalStack(Stack):
+    backend = "local"
+
+    def __init__(self, config: StackConfig | None = None, *, log=None):
+        self.config = (config or StackConfig()).validate()
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.run_id = new_run_id()
+        self.run_dir = runs_dir() / self.run_id
+        self.log_dir = self.run_dir / "logs"
+        self.master_key = new_key()
+        self.salt_key = new_key()
+        self.redact = Redactor(self.master_key, self.salt_key)
+        self.events = EventLog()
+        self.env: LiteLLMEnv | None = None
+        self.ports: dict[str, int] = {}
+        self.timings: dict[str, float] = {}
+        self.status = "new"
+        self.evidence_path: Path | None = None
+        self._lock = threading.RLock()
+        self._workers: dict[str, LiteLLMWorker] = {}
+        self._infra: list[ManagedProcess] = []
+        self._supervisor: Supervisor | None = None
+        self._closed = False
+        self.postgres: PostgresCluster | None = None
+        self.haproxy: HAProxy | None = None
+        self.toxiproxy: ToxiproxyServer | None = None
+        self.upstream_url = ""
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> "LocalStack":
+        t0 = time.monotonic()
+        for binary in LOCAL_STACK_BINARIES:
+            binary.require()  # a missing binary is a one-line error before anything starts
+        self.env = env_from_venv(self.config.litellm_venv) if self.config.litellm_venv else ensure_env(
+            self.config.litellm_version, log=self.log
+        )
+        self.timings["environment_s"] = round(time.monotonic() - t0, 3)
+        self._reserve()
+        self.events = EventLog(self.run_dir / "events.jsonl")
+        self.status = "starting"
+        self._save()
+
+        t1 = time.monotonic()
+        self._start_infra()
+        self.timings["infra_s"] = round(time.monotonic() - t1, 3)
+
+        t2 = time.monotonic()
+        self._start_workers()
+        self.timings["workers_s"] = round(time.monotonic() - t2, 3)
+
+        if self.config.seed_models:
+            t3 = time.monotonic()
+            self._seed()
+            self.timings["seed_s"] = round(time.monotonic() - t3, 3)
+        self.timings["total_s"] = round(time.monotonic() - t0, 3)
+        self.status = "ready"
+        self._save()
+        return self
+
+    def _reserve(self) -> None:
+        """Pick the ports and create the run directory and registry entry, under the registry lock."""
+        names = ["postgres", "haproxy", "toxiproxy-api", "upstream", f"link:{PG_LINK}"]
+        for i in range(1, self.config.replicas + 1):
+            names += [worker_name(i), f"link:{worker_link(worker_name(i))}"]
+        with registry.locked():
+            if self.config.base_port is not None:
+                taken = registry.reserved_ports() & set(range(self.config.base_port, self.config.base_port + len(names)))
+                if taken:
+                    raise UsageError(f"--base-port {self.config.base_port}: port {min(taken)} belongs to another chaos run; choose another")
+                self.ports = ports_from_base(names, self.config.base_port)
+            else:
+                self.ports = pick_free_ports(names, exclude=registry.reserved_ports())
+            self.log_dir.mkdir(parents=True)
+            os.chmod(self.run_dir, 0o755)  # PostgreSQL runs as another user when we are root
+            self._save()
+
+    def _start_infra(self) -> None:
+        p = self.ports
+        self.postgres = PostgresCluster(self.run_dir, p["postgres"], self.run_id, self.log_dir)
+        self.haproxy = HAProxy(self.run_dir, p["haproxy"], p[f"link:{PG_LINK}"], self.run_id, self.log_dir)
+        links = {PG_LINK: (p[f"link:{PG_LINK}"], p["postgres"])}
+        for name in self._worker_names():
+            links[worker_link(name)] = (p[f"link:{worker_link(name)}"], p["haproxy"])
+        self.toxiproxy = ToxiproxyServer(self.run_dir, p["toxiproxy-api"], links, self.run_id, self.log_dir)
+        self.upstream_url = f"http://{HOST}:{p['upstream']}"
+        upstream = ManagedProcess(
+            "upstream",
+            [sys.executable, "-m", "chaos.upstream", "--port", str(p["upstream"])],
+            self.log_dir / "upstream.log",
+            env=dict(os.environ, PYTHONPATH=_package_root()),
+            run_id=self.run_id,
+        )
+        self._infra = [self.postgres.process, self.haproxy.process, self.toxiproxy.process, upstream]
+
+        def postgres_and_schema() -> None:
+            self.postgres.init()
+            self.postgres.start()
+            self._save()
+            self.postgres.create_database()
+            n = apply_migrations(self.postgres.dsn(), self.env.migrations_dir)
+            self.events.record("schema_applied", migrations=n, source=str(self.env.migrations_dir))
+
+        def start_upstream() -> None:
+            upstream.start()
+            self._save()
+            _wait_http(f"{self.upstream_url}/health", upstream, "fake upstream", 15)
+
+        steps = {
+            "postgres": postgres_and_schema,
+            "haproxy": self.haproxy.start,
+            "toxiproxy": self.toxiproxy.start,
+            "upstream": start_upstream,
+        }
+        with ThreadPoolExecutor(len(steps)) as pool:
+            futures = {name: pool.submit(fn) for name, fn in steps.items()}
+            errors = [f.exception() for f in futures.values() if f.exception()]
+        self._save()
+        if errors:
+            raise errors[0]
+        # The whole DB path must work before a worker starts: HAProxy sees its server UP through
+        # Toxiproxy, and a query passes over a worker's link.
+        if not self.haproxy.wait_server_status("UP", 10):
+            raise StackStartError(f"HAProxy never marked PostgreSQL UP; log tail:\n{self.haproxy.process.log_tail()}")
+        first_link = self.ports[f"link:{worker_link(worker_name(1))}"]
+        with psycopg.connect(self.postgres.dsn(port=first_link), connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+        self.events.record("infra_ready", ports=dict(self.ports))
+
+    def _worker_names(self) -> list[str]:
+        return [worker_name(i) for i in range(1, self.config.replicas + 1)]
+
+    def _start_workers(self) -> None:
+        reload_s = self.config.reload_interval_s if self.env.reload_interval_configurable else self.env.reload_interval_s
+        settings = WorkerSettings(
+            env=self.env,
+            master_key=self.master_key,
+            salt_key=self.salt_key,
+            general_settings={"allow_requests_on_db_unavailable": self.config.allow_requests_on_db_unavailable}
+            | self.config.general_settings,
+            worker_env=self.config.worker_env,
+            reload_interval_s=reload_s,
+        )
+        self.reload_interval_s = reload_s
+        with self._lock:
+            for name in self._worker_names():
+                self._workers[name] = LiteLLMWorker(
+                    name, self.ports[name], self.ports[f"link:{worker_link(name)}"], settings, self.run_dir, self.run_id, self.log_dir
+                )
+        self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self._save)
+        self._supervisor.start()
+        for name in self._worker_names():
+            self.start_worker(name)
+        for name in self._worker_names():
+            self.wait_ready(name)
+
+    def _seed(self) -> None:
+        models = list(self.config.models)
+        first = self._workers[worker_name(1)]
+        # every other worker learns a new model at its next reload at the latest
+        bound = 2 * self.reload_interval_s + 15
+        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
+            seed.create_models(client, first.url, models, self.upstream_url)
+            self.events.record("models_created", worker=first.name, models=models)
+            took = seed.verify_everywhere(client, {n: w.url for n, w in self._workers.items()}, models, bound)
+        self.events.record("models_verified", models=models, seconds=took)
+
+    # ------------------------------------------------------------------ workers
+    def workers(self) -> list[WorkerInfo]:
+        with self._lock:
+            return [WorkerInfo(w.name, w.url, w.process.pid, w.state, w.spawns) for w in self._workers.values()]
+
+    def _worker(self, name: str) -> LiteLLMWorker:
+        try:
+            return self._workers[name]
+        except KeyError:
+            raise UsageError(f"no worker {name!r} in run {self.run_id}; workers: {', '.join(self._workers)}") from None
+
+    def start_worker(self, name: str) -> None:
+        with self._lock:
+            worker = self._worker(name)
+            if worker.process.running():
+                return
+            worker.spawn()
+            self.events.record("worker_spawned", worker=name, pid=worker.process.pid, spawn=worker.spawns)
+        self._save()
+
+    def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
+        brings it back, as if it had exited on its own."""
+        with self._lock:
+            worker = self._worker(name)
+            worker.state = WorkerState.STOPPED  # the supervisor leaves it alone from here
+        rc = worker.process.stop(timeout)
+        self.events.record("worker_stopped", worker=name, rc=rc, signal="SIGTERM", on_purpose=stay_stopped)
+        self._after_exit(worker, stay_stopped)
+
+    def kill_worker(self, name: str, *, stay_stopped: bool = False) -> None:
+        """SIGKILL: a crash. By default the restart policy brings it back, as Kubernetes would."""
+        with self._lock:
+            worker = self._worker(name)
+            worker.state = WorkerState.STOPPED
+        rc = worker.process.kill()
+        self.events.record("worker_killed", worker=name, rc=rc, signal="SIGKILL", on_purpose=stay_stopped)
+        self._after_exit(worker, stay_stopped)
+
+    def _after_exit(self, worker: LiteLLMWorker, stay_stopped: bool) -> None:
+        if not stay_stopped and self.config.restart_policy.enabled:
+            with self._lock:
+                worker.consecutive_crashes += 1
+                delay = self.config.restart_policy.backoff(worker.consecutive_crashes)
+                worker.restart_due = time.monotonic() + delay
+                worker.state = WorkerState.BACKOFF
+                self.events.record("worker_backoff", worker=worker.name, delay_s=delay, consecutive_crashes=worker.consecutive_crashes)
+        self._save()
+
+    def pause_worker(self, name: str) -> None:
+        with self._lock:
+            worker = self._worker(name)
+            if worker.process.send(signal.SIGSTOP):
+                worker.paused_from = worker.state
+                worker.state = WorkerState.PAUSED
+                self.events.record("worker_paused", worker=name, pid=worker.process.pid)
+
+    def resume_worker(self, name: str) -> None:
+        with self._lock:
+            worker = self._worker(name)
+            if worker.state == WorkerState.PAUSED and worker.process.send(signal.SIGCONT):
+                worker.state = worker.paused_from
+                self.events.record("worker_resumed", worker=name, pid=worker.process.pid)
+
+    def restart_worker(self, name: str) -> None:
+        self.stop_worker(name)
+        self.start_worker(name)
+        self.events.record("worker_restarted", worker=name, by="operator")
+
+    def wait_ready(self, name: str, timeout: float | None = None) -> None:
+        """Block until the worker's readiness answers 200 for its current spawn."""
+        timeout = self.config.ready_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        worker = self._worker(name)
+        while True:
+            with self._lock:
+                state = worker.state
+            if state == WorkerState.READY:
+                return
+            if state in (WorkerState.STOPPED, WorkerState.CRASHED) or time.monotonic() > deadline:
+                exits = len(self.events.events("worker_exited", worker=name))
+                why = f"it is {state.value}" if time.monotonic() <= deadline else f"no readiness 200 within {timeout:.0f} s"
+                raise WorkerNotReady(
+                    f"{name} ({worker.url}) is not ready: {why}, {exits} exit(s) so far; "
+                    f"log tail ({worker.process.log_path}):\n{self.redact(worker.process.log_tail(20))}"
+                )
+            time.sleep(0.05)
+
+    def component_logs(self) -> dict[str, Path]:
+        return {p.stem: p for p in sorted(self.log_dir.glob("*.log"))}
+
+    # ------------------------------------------------------------------ facts
+    def describe(self) -> dict:
+        env = self.env
+        return {
+            "run_id": self.run_id,
+            "backend": self.backend,
+            "run_dir": str(self.run_dir),
+            "status": self.status,
+            "litellm_version": env.version if env else self.config.litellm_version,
+            "litellm_env": env.describe() if env else None,
+            "prisma_query_engine": prisma_engine_description(),
+            "reload_interval_s": getattr(self, "reload_interval_s", None),
+            "allow_requests_on_db_unavailable": self.config.allow_requests_on_db_unavailable,
+            "models": list(self.config.models),
+            "ports": dict(self.ports),
+            "upstream_url": self.upstream_url,
+            "timings": dict(self.timings),
+        }
+
+    def _save(self) -> None:
+        """Write the registry entry: everything `chaos status` and `chaos down` need."""
+        if self._closed:
+            return
+        entry = self.describe() | {
+            "master_key": self.master_key,
+            "harness_pid": os.getpid(),
+            "harness_start_ticks": proc_start_ticks(os.getpid()),
+            "processes": [p.record() for p in self._infra if p.pid]
+            + [w.process.record() for w in self._workers.values() if w.process.pid],
+            "workers": [
+                {"name": w.name, "url": w.url, "pid": w.pid, "state": w.state.value, "spawns": w.spawns} for w in self.workers()
+            ],
+        }
+        with registry.locked():
+            registry.write(entry)
+
+    # ------------------------------------------------------------------ teardown
+    def close(self, failed: bool = False) -> None:
+        if self._closed:
+            return
+        self.status = "stopping"
+        if self._supervisor:
+            self._supervisor.stop()
+        with self._lock:
+            for worker in self._workers.values():
+                worker.state = WorkerState.STOPPED
+        # workers first (they hold DB connections), then the infrastructure
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda w: w.process.stop(5), self._workers.values()))
+            list(pool.map(lambda p: p.stop(5), reversed(self._infra)))
+        stragglers = pids_of_run(self.run_id)  # e.g. a Prisma engine that left its process group
+        kill_pids(stragglers)
+        wait_gone(stragglers, 5)
+        self._keep_evidence(failed)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        with registry.locked():
+            registry.remove(self.run_id)
+        self._closed = True
+        self.status = "failed" if failed else "stopped"
+
+    def _keep_evidence(self, failed: bool) -> None:
+        keep = self.config.keep_logs == "always" or (failed and self.config.keep_logs == "on_failure")
+        if not keep or not self.log_dir.exists():
+            return
+        target = self.config.evidence_dir or Path.cwd() / "chaos-results" / "runs" / self.run_id
+        (target / "logs").mkdir(parents=True, exist_ok=True)
+        for name, path in self.component_logs().items():
+            (target / "logs" / f"{name}.log").write_text(self.redact(path.read_text(errors="replace")))
+        events = self.run_dir / "events.jsonl"
+        if events.exists():
+            (target / "events.jsonl").write_text(self.redact(events.read_text()))
+        (target / "stack.json").write_text(self.redact(json.dumps(self.describe(), indent=2)))
+        self.evidence_path = target
+        if failed:
+            self.log(f"run {self.run_id} failed; evidence kept in {target}")
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def _wait_http(url: str, process: ManagedProcess, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if not process.running() or time.monotonic() > deadline:
+            raise StackStartError(f"{what} did not answer {url}; log tail:\n{process.log_tail()}")
+        time.sleep(0.05)

@@ -1,0 +1,92 @@
+"""The restart policy and readiness watch of the local workers, in one background thread:
+- a worker that exits on its own is started again after a capped, doubling backoff;
+- a freshly spawned worker is polled on /health/readiness until its first 200 (event
+  `worker_ready`), the moment schedules may wait for."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import httpx
+
+from ..events import EventLog
+from .base import WorkerState
+from .config import RestartPolicy
+from .litellm_worker import LiteLLMWorker
+
+POLL_INTERVAL_S = 0.1
+
+
+class Supervisor(threading.Thread):
+    def __init__(
+        self,
+        workers: dict[str, LiteLLMWorker],
+        lock: threading.RLock,
+        events: EventLog,
+        policy: RestartPolicy,
+        on_change: Callable[[], None],
+    ):
+        super().__init__(name="chaos-supervisor", daemon=True)
+        self.workers = workers
+        self.lock = lock
+        self.events = events
+        self.policy = policy
+        self.on_change = on_change
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(5)
+
+    def run(self) -> None:
+        with httpx.Client(timeout=1.0) as http:
+            while not self._stop_event.wait(POLL_INTERVAL_S):
+                for worker in list(self.workers.values()):
+                    self._check(worker, http)
+
+    def _check(self, worker: LiteLLMWorker, http: httpx.Client) -> None:
+        with self.lock:
+            state = worker.state
+            if state in (WorkerState.STARTING, WorkerState.READY) and worker.process.returncode() is not None:
+                self._exited(worker)
+                return
+            if state == WorkerState.BACKOFF and time.monotonic() >= worker.restart_due:
+                worker.spawn()
+                self.events.record("worker_restarted", worker=worker.name, pid=worker.process.pid, spawn=worker.spawns,
+                                   consecutive_crashes=worker.consecutive_crashes, by="restart_policy")
+                self.events.record("worker_spawned", worker=worker.name, pid=worker.process.pid, spawn=worker.spawns)
+                self.on_change()
+                return
+            if state != WorkerState.STARTING:
+                return
+            spawn = worker.spawns
+        # readiness poll outside the lock: it may take up to the client timeout
+        try:
+            ok = http.get(f"{worker.url}/health/readiness").status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok:
+            with self.lock:
+                if worker.state == WorkerState.STARTING and worker.spawns == spawn:
+                    worker.state = WorkerState.READY
+                    self.events.record("worker_ready", worker=worker.name, pid=worker.process.pid, spawn=spawn,
+                                       after_s=round(time.monotonic() - worker.spawned_at, 3))
+
+    def _exited(self, worker: LiteLLMWorker) -> None:
+        rc = worker.process.returncode()
+        uptime = time.monotonic() - worker.spawned_at
+        self.events.record("worker_exited", worker=worker.name, pid=worker.process.pid, rc=rc, spawn=worker.spawns,
+                           uptime_s=round(uptime, 3))
+        worker.process.kill()  # reap its process group: the Prisma engine may outlive it
+        if not self.policy.enabled:
+            worker.state = WorkerState.CRASHED
+        else:
+            worker.consecutive_crashes = 1 if uptime >= self.policy.reset_after_s else worker.consecutive_crashes + 1
+            delay = self.policy.backoff(worker.consecutive_crashes)
+            worker.restart_due = time.monotonic() + delay
+            worker.state = WorkerState.BACKOFF
+            self.events.record("worker_backoff", worker=worker.name, delay_s=delay, consecutive_crashes=worker.consecutive_crashes)
+        self.on_change()

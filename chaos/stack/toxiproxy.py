@@ -1,0 +1,83 @@
+"""Toxiproxy with one proxy per DB link: each worker -> HAProxy, and HAProxy -> PostgreSQL.
+
+Proxies are created from a config file at server start (one step, no API round trips) and read
+back through toxiproxy-python. That library keeps the API address in class attributes, so every
+call here sets it under one lock: two stacks in one process do not talk to each other's server."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from toxiproxy import Toxiproxy
+from toxiproxy.api import APIConsumer
+
+from ..binaries import TOXIPROXY
+from ..errors import StackStartError
+from ..ports import HOST
+from ..procs import ManagedProcess
+
+PG_LINK = "haproxy-to-postgres"
+_API_LOCK = threading.RLock()
+
+
+def worker_link(worker: str) -> str:
+    return f"{worker}-to-haproxy"
+
+
+class ToxiproxyServer:
+    def __init__(self, run_dir: Path, api_port: int, links: dict[str, tuple[int, int]], run_id: str, log_dir: Path):
+        """links: proxy name -> (listen port, upstream port), all on 127.0.0.1."""
+        self.api_port = api_port
+        self.links = links
+        self.config_path = run_dir / "toxiproxy.json"
+        self.process = ManagedProcess(
+            "toxiproxy",
+            [str(TOXIPROXY.require()), "-host", HOST, "-port", str(api_port), "-config", str(self.config_path)],
+            log_dir / "toxiproxy.log",
+            env=dict(os.environ),
+            run_id=run_id,
+        )
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.config_path.write_text(
+            json.dumps(
+                [
+                    {"name": name, "listen": f"{HOST}:{listen}", "upstream": f"{HOST}:{upstream}", "enabled": True}
+                    for name, (listen, upstream) in self.links.items()
+                ],
+                indent=2,
+            )
+        )
+        self.process.start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.api() as api:
+                    names = set(api.proxies())
+                if names == set(self.links):
+                    return
+            except requests.RequestException:
+                pass
+            if not self.process.running() or time.monotonic() > deadline:
+                raise StackStartError(
+                    f"Toxiproxy did not come up with its {len(self.links)} proxies on {HOST}:{self.api_port}; "
+                    f"log tail:\n{self.process.log_tail()}"
+                )
+            time.sleep(0.02)
+
+    @contextmanager
+    def api(self):
+        """A toxiproxy-python client bound to this server for the duration of the block."""
+        with _API_LOCK:
+            APIConsumer.host, APIConsumer.port = HOST, self.api_port
+            yield Toxiproxy()
+
+    def state(self) -> dict:
+        """Every proxy with its toxics, as the server reports them (for the evidence folder)."""
+        return requests.get(f"http://{HOST}:{self.api_port}/proxies", timeout=5).json()

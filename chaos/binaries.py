@@ -22,7 +22,14 @@ class Binary:
     install_hint: str
     extra_dirs: tuple[str, ...] = ()
 
+    @property
+    def override_var(self) -> str:
+        return "CHAOS_" + self.name.upper().replace("-", "_") + "_BIN"
+
     def find(self) -> Path | None:
+        override = os.environ.get(self.override_var)
+        if override:
+            return Path(override) if os.access(override, os.X_OK) else None
         found = shutil.which(self.name)
         if found:
             return Path(found)
@@ -36,6 +43,9 @@ class Binary:
     def require(self) -> Path:
         path = self.find()
         if path is None:
+            override = os.environ.get(self.override_var)
+            if override:
+                raise PrerequisiteMissing(f"`{self.name}` not found at {override} (set by {self.override_var}); fix or unset it")
             raise PrerequisiteMissing(f"`{self.name}` not found ({self.purpose}); {self.install_hint}")
         return path
 

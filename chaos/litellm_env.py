@@ -92,14 +92,16 @@ def ensure_env(version: str, *, log=print) -> LiteLLMEnv:
     """Return the cached environment of `version`, building it first if needed."""
     check_litellm_version(version)
     root = venv_path(version)
+    stamp = root / STAMP
+    if stamp.exists():
+        return _env_from_stamp(json.loads(stamp.read_text()))
+    released = release_time(version)  # also: is there such a release at all?
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two harnesses building the same version wait for each other
-        stamp = root / STAMP
         if stamp.exists():
             return _env_from_stamp(json.loads(stamp.read_text()))
         log(f"building the LiteLLM {version} environment in {root} (once)")
-        released = release_time(version)
         shutil.rmtree(root, ignore_errors=True)  # a half-built environment from a crash
         try:
             _build(root, version, released)
@@ -203,7 +205,7 @@ def _build(root: Path, version: str, released: dt.datetime) -> None:
     cutoff = (released + RELEASE_UPLOAD_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
     _run([_uv(), "venv", "--quiet", "--python", sys.executable, str(root)], "create the virtualenv")
     _run(
-        [_uv(), "pip", "install", "--quiet", "--python", str(root / "bin" / "python"), "--exclude-newer", cutoff,
+        [_uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(root / "bin" / "python"), "--exclude-newer", cutoff,
          f"litellm[proxy]=={version}", f"prisma=={PRISMA_CLIENT_VERSION}"],
         f"install litellm[proxy]=={version} (dependencies as of {cutoff})",
     )

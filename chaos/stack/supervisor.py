@@ -74,6 +74,7 @@ class Supervisor(threading.Thread):
                     worker.state = WorkerState.READY
                     self.events.record("worker_ready", worker=worker.name, pid=worker.process.pid, spawn=spawn,
                                        after_s=round(time.monotonic() - worker.spawned_at, 3))
+            self.on_change()
 
     def _exited(self, worker: LiteLLMWorker) -> None:
         rc = worker.process.returncode()

@@ -1,0 +1,252 @@
+"""The `chaos` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import doctor, registry, teardown
+from .errors import ChaosError, RunNotFound, StackStartError, UsageError
+from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
+from .stack.config import DEFAULT_MODELS
+from .versions import DEFAULT_LITELLM_VERSION
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _model_list(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(","))
+
+
+def _add_stack_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replicas", type=_positive_int, default=3, help="LiteLLM replicas (default 3)")
+    p.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION, metavar="VERSION", help=f"LiteLLM version (default {DEFAULT_LITELLM_VERSION})")
+    p.add_argument("--litellm-venv", type=Path, metavar="PATH", help="run the LiteLLM installed in this virtualenv instead")
+    p.add_argument("--models", type=_model_list, default=DEFAULT_MODELS, metavar="A,B,C",
+                   help=f"seed models (default {','.join(DEFAULT_MODELS)})")
+    p.add_argument("--base-port", type=_positive_int, metavar="N", help="consecutive ports from N instead of free ones")
+    p.add_argument("--allow-requests-on-db-unavailable", action="store_true", help="LiteLLM general setting (the incident's)")
+    p.add_argument("--no-restart", action="store_true", help="do not restart workers that exit on their own")
+    p.add_argument("--backend", choices=BACKENDS, default="local")
+
+
+def _config(args) -> StackConfig:
+    return StackConfig(
+        replicas=args.replicas,
+        litellm_version=args.litellm,
+        litellm_venv=args.litellm_venv,
+        models=args.models,
+        base_port=args.base_port,
+        allow_requests_on_db_unavailable=args.allow_requests_on_db_unavailable,
+        restart_policy=RestartPolicy(enabled=not args.no_restart),
+    )
+
+
+def _raise_on_sigterm() -> None:
+    """SIGTERM (e.g. from `chaos down`) unwinds like Ctrl-C, so every teardown runs."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _print_stack(stack) -> None:
+    d = stack.describe()
+    print(f"run:        {stack.run_id}")
+    print(f"run dir:    {stack.run_dir}")
+    print(f"LiteLLM:    {d['litellm_version']} ({d['backend']} backend; Prisma engine: {d['prisma_query_engine']})")
+    print(f"master key: {stack.master_key}")
+    for w in stack.workers():
+        print(f"{w.name}:   {w.url}  (pid {w.pid}, {w.state.value})")
+    print(f"models:     {', '.join(d['models'])}")
+    print(f"started in {d['timings'].get('total_s')} s (infra {d['timings'].get('infra_s')} s, workers {d['timings'].get('workers_s')} s)")
+
+
+def cmd_up(args) -> int:
+    config = _config(args)
+    if args.detach:
+        return _detach(args, config)
+    stack = open_stack(config, args.backend)
+    with stack:
+        _print_stack(stack)
+        print(f"up; stop with Ctrl-C or `chaos down {stack.run_id}`", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("tearing down", flush=True)
+    return 0
+
+
+def _detach(args, config: StackConfig) -> int:
+    """Run `chaos up` in the background and return once its stack is ready."""
+    argv = [a for a in sys.argv[1:] if a != "--detach"]
+    from .paths import state_dir
+
+    state_dir().mkdir(parents=True, exist_ok=True)
+    log_path = state_dir() / f"up-{os.getpid()}-{int(time.time())}.log"
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen([sys.executable, "-m", "chaos.cli", *argv], stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    while True:
+        entry = next((e for e in registry.all_entries() if e.get("harness_pid") == child.pid), None)
+        if entry and entry.get("status") == "ready":
+            print(_status_line(entry))
+            print(f"harness pid {child.pid}, output in {log_path}")
+            return 0
+        if child.poll() is not None:
+            lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+            print(lines[-1] if lines else f"chaos up exited with {child.returncode}", file=sys.stderr)
+            log_path.unlink(missing_ok=True)
+            return child.returncode or 1
+        time.sleep(0.2)
+
+
+def _status_line(entry: dict) -> str:
+    workers = ", ".join(f"{w['name']}={w['url']}" for w in entry.get("workers", []))
+    return f"{entry['run_id']}  {entry.get('status')}  LiteLLM {entry.get('litellm_version')}  {workers}"
+
+
+def _status_json(entry: dict) -> dict:
+    return {
+        "run_id": entry["run_id"],
+        "run_dir": entry.get("run_dir"),
+        "status": entry.get("status"),
+        "harness_alive": teardown.harness_alive(entry),
+        "backend": entry.get("backend"),
+        "litellm_version": entry.get("litellm_version"),
+        "prisma_query_engine": entry.get("prisma_query_engine"),
+        "master_key": entry.get("master_key"),
+        "workers": [{k: w.get(k) for k in ("name", "url", "pid", "state")} for w in entry.get("workers", [])],
+    }
+
+
+def _entry(run_id: str) -> dict:
+    entry = registry.read(run_id)
+    if entry is None:
+        known = [e["run_id"] for e in registry.all_entries()]
+        raise RunNotFound(f"no run {run_id!r}; known runs: {', '.join(known) or 'none'}")
+    return entry
+
+
+def cmd_status(args) -> int:
+    entries = [_entry(args.run_id)] if args.run_id else registry.all_entries()
+    if args.json:
+        print(json.dumps(_status_json(entries[0]) if args.run_id else {"runs": [_status_json(e) for e in entries]}, indent=2))
+    elif not entries:
+        print("no runs")
+    else:
+        for entry in entries:
+            alive = "" if teardown.harness_alive(entry) else "  (harness gone: `chaos down --all` cleans up)"
+            print(_status_line(entry) + alive)
+    return 0
+
+
+def cmd_down(args) -> int:
+    if args.all == bool(args.run_id):
+        raise UsageError("chaos down: name one RUN_ID or pass --all")
+    results = teardown.down_all() if args.all else {args.run_id: teardown.down(_entry(args.run_id))}
+    for run_id, done in results.items():
+        print(f"{run_id}: " + ("; ".join(done) if done else "nothing left to stop"))
+    if not results:
+        print("no runs")
+    return 0
+
+
+def cmd_smoke(args) -> int:
+    """Bring the stack up, pass one chat completion through every worker for every model, tear down."""
+    import httpx
+
+    from .stack.seed import chat
+
+    stack = open_stack(_config(args), args.backend)
+    with stack:
+        _print_stack(stack)
+        failures = 0
+        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {stack.master_key}"}) as client:
+            for w in stack.workers():
+                for model in stack.config.models:
+                    resp = chat(client, w.url, model)
+                    ok = resp.status_code == 200
+                    failures += not ok
+                    detail = resp.json().get("id") if ok else resp.text[:200]
+                    print(f"{'ok  ' if ok else 'FAIL'} {w.name} {model}: {resp.status_code} {detail}", flush=True)
+    print("smoke: pass" if not failures else f"smoke: {failures} failure(s)")
+    return 0 if not failures else 1
+
+
+def cmd_env(args) -> int:
+    from .litellm_env import ensure_env
+
+    for version in args.litellm or [DEFAULT_LITELLM_VERSION]:
+        env = ensure_env(version)
+        if not args.quiet:
+            print(f"LiteLLM {env.version}: {env.root} (prisma {env.prisma_client_version}, proxy-extras {env.proxy_extras_version})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chaos", description="Chaos tests for the LiteLLM proxy in database mode")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("up", help="bring a stack up and keep it up for manual work")
+    _add_stack_options(p)
+    p.add_argument("--detach", action="store_true", help="return once the stack is ready; it stays up in the background")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("status", help="runs on this machine")
+    p.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("down", help="tear down a run, or every run left behind (--all)")
+    p.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    p.add_argument("--all", action="store_true")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("doctor", help="check prerequisites and say how to install what is missing")
+    p.set_defaults(func=lambda args: doctor.run())
+
+    p = sub.add_parser("smoke", help="up, one chat completion per worker and model, down")
+    _add_stack_options(p)
+    p.set_defaults(func=cmd_smoke)
+
+    p = sub.add_parser("env", help="build the cached LiteLLM environment(s)")
+    p.add_argument("--litellm", action="append", metavar="VERSION")
+    p.add_argument("--quiet", action="store_true", help="print only what is being built")
+    p.set_defaults(func=cmd_env)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _raise_on_sigterm()
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except ChaosError as exc:
+        print(f"chaos: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("chaos: interrupted; the stack was torn down", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

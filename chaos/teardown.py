@@ -1,0 +1,62 @@
+"""Tearing down runs from their registry entries: `chaos down` and `chaos down --all`, also
+after the harness that started them was SIGKILLed. A pid is only signalled while it still
+belongs to the run (same start time as recorded, or the run id in its environment)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+
+from . import registry
+from .paths import runs_dir
+from .procs import is_same_process, kill_pids, pids_of_run, signal_group, wait_gone
+
+
+def harness_alive(entry: dict) -> bool:
+    pid = entry.get("harness_pid")
+    return bool(pid) and is_same_process(pid, entry.get("harness_start_ticks"))
+
+
+def down(entry: dict, *, grace: float = 30.0) -> list[str]:
+    """Stop one run; return what was done, one line each."""
+    run_id = entry["run_id"]
+    done = []
+    if harness_alive(entry):
+        # a live harness tears down its own stack (and keeps its evidence): ask it, then wait
+        kill_pids([entry["harness_pid"]], signal.SIGTERM)
+        done.append(f"asked harness pid {entry['harness_pid']} to stop")
+        deadline = time.monotonic() + grace
+        while registry.read(run_id) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if harness_alive(entry) and registry.read(run_id) is not None:
+            kill_pids([entry["harness_pid"]], signal.SIGKILL)
+            done.append("harness did not finish in time: killed it")
+    for proc in entry.get("processes", []):
+        if is_same_process(proc["pid"], proc.get("start_ticks")):
+            signal_group(proc["pid"], signal.SIGKILL)
+            done.append(f"killed {proc['name']} (pid {proc['pid']})")
+    stragglers = pids_of_run(run_id)
+    if stragglers:
+        kill_pids(stragglers)
+        done.append(f"killed {len(stragglers)} more process(es) tagged with the run id")
+    wait_gone(stragglers + [p["pid"] for p in entry.get("processes", [])], 10)
+    run_dir = runs_dir() / run_id
+    if run_dir.exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+        done.append(f"removed {run_dir}")
+    with registry.locked():
+        registry.remove(run_id)
+    return done
+
+
+def down_all() -> dict[str, list[str]]:
+    """Every run in the registry, and run directories that lost their registry entry."""
+    results = {}
+    for entry in registry.all_entries():
+        results[entry["run_id"]] = down(entry)
+    if runs_dir().exists():
+        for run_dir in runs_dir().iterdir():
+            if run_dir.name not in results:
+                results[run_dir.name] = down({"run_id": run_dir.name})
+    return results

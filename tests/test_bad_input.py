@@ -1,0 +1,74 @@
+"""Bad input: one clear line naming the problem, a non-zero exit, nothing started or left behind."""
+
+import socket
+
+import pytest
+
+from .helpers import run_cli, snapshot
+
+
+def _one_line_error(out, *needles):
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert out.returncode != 0
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("chaos: error: ")
+    assert "Traceback" not in out.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["up", "--litellm", "1.82.7"], ["1.82.7", "compromised"]),
+        (["up", "--litellm", "1.82.8"], ["1.82.8", "compromised"]),
+        (["up", "--litellm", "1.107.0"], ["1.107.0", "compromised"]),
+        (["up", "--litellm", "latest"], ["'latest'", "X.Y.Z"]),
+        (["up", "--litellm", "0.0.999"], ["0.0.999", "not on the package index"]),
+        (["up", "--replicas", "0"], ["--replicas 0", "1 to"]),
+        (["up", "--replicas", "-2"], ["--replicas -2", "1 to"]),
+        (["up", "--replicas", "three"], ["'three'"]),
+        (["up", "--models", "a,,b"], ["--models"]),
+        (["up", "--backend", "kubernetes"], ["kubernetes"]),
+        (["smoke", "--litellm", "1.107.0"], ["1.107.0"]),
+        (["status", "no-such-run"], ["no-such-run"]),
+        (["down", "no-such-run"], ["no-such-run"]),
+        (["down"], ["RUN_ID", "--all"]),
+        (["frobnicate"], ["frobnicate"]),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_nothing(args, needles):
+    before = snapshot()
+    out = run_cli(*args, timeout=120)
+    _one_line_error(out, *needles)
+    assert snapshot() == before
+
+
+def test_missing_binary_is_named():
+    before = snapshot()
+    out = run_cli("up", "--replicas", "1", env={"CHAOS_HAPROXY_BIN": "/nonexistent/haproxy"})
+    _one_line_error(out, "haproxy", "/nonexistent/haproxy")
+    assert out.returncode == 3
+    assert snapshot() == before
+
+
+def test_port_in_use_is_named():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = sock.getsockname()[1]
+        before = snapshot()
+        # the taken port is the third one of the block (haproxy's)
+        out = run_cli("up", "--replicas", "1", "--base-port", str(taken - 1))
+        _one_line_error(out, f"port {taken}", "in use", "--base-port")
+        assert snapshot() == before
+
+
+def test_doctor_names_missing_prerequisite_and_how_to_install():
+    out = run_cli("doctor", env={"CHAOS_TOXIPROXY_SERVER_BIN": "/nonexistent/toxiproxy-server"})
+    assert out.returncode == 3
+    assert "FAIL toxiproxy-server" in out.stdout
+    assert "/nonexistent/toxiproxy-server" in out.stdout
+    ok = run_cli("doctor")
+    assert ok.returncode == 0, ok.stdout
+    assert "Prisma query engine" in ok.stdout

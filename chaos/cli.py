@@ -129,6 +129,7 @@ def _status_json(entry: dict) -> dict:
         "run_id": entry["run_id"],
         "run_dir": entry.get("run_dir"),
         "status": entry.get("status"),
+        "harness_pid": entry.get("harness_pid"),
         "harness_alive": teardown.harness_alive(entry),
         "backend": entry.get("backend"),
         "litellm_version": entry.get("litellm_version"),
@@ -162,7 +163,9 @@ def cmd_status(args) -> int:
 def cmd_down(args) -> int:
     if args.all == bool(args.run_id):
         raise UsageError("chaos down: name one RUN_ID or pass --all")
-    results = teardown.down_all() if args.all else {args.run_id: teardown.down(_entry(args.run_id))}
+    if args.include_live and not args.all:
+        raise UsageError("chaos down: --include-live goes with --all")
+    results = teardown.down_all(args.include_live) if args.all else {args.run_id: teardown.down(_entry(args.run_id))}
     for run_id, done in results.items():
         print(f"{run_id}: " + ("; ".join(done) if done else "nothing left to stop"))
     if not results:
@@ -218,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("down", help="tear down a run, or every run left behind (--all)")
     p.add_argument("run_id", nargs="?", metavar="RUN_ID")
-    p.add_argument("--all", action="store_true")
+    p.add_argument("--all", action="store_true", help="every run whose harness is gone (crashed or killed)")
+    p.add_argument("--include-live", action="store_true", help="with --all: also runs whose harness is still alive")
     p.set_defaults(func=cmd_down)
 
     p = sub.add_parser("doctor", help="check prerequisites and say how to install what is missing")

@@ -50,10 +50,15 @@ def down(entry: dict, *, grace: float = 30.0) -> list[str]:
     return done
 
 
-def down_all() -> dict[str, list[str]]:
-    """Every run in the registry, and run directories that lost their registry entry."""
+def down_all(include_live: bool = False) -> dict[str, list[str]]:
+    """Every run left behind by a harness that is gone, and run directories that lost their
+    registry entry. Runs whose harness is alive are only stopped with include_live."""
     results = {}
     for entry in registry.all_entries():
+        if harness_alive(entry) and not include_live:
+            results[entry["run_id"]] = [f"skipped: its harness (pid {entry['harness_pid']}) is alive; "
+                                        f"`chaos down {entry['run_id']}` or --include-live stops it"]
+            continue
         results[entry["run_id"]] = down(entry)
     if runs_dir().exists():
         for run_dir in runs_dir().iterdir():

@@ -1,0 +1,58 @@
+"""Classify every response into one outcome class.
+
+`invalid_model` is the harm under test: a 400 tells the client its request is wrong, so it does
+not retry. LiteLLM says it as ProxyModelNotFoundError ("Invalid model name passed in model=...")
+or, from the router, "There is no 'model_name' with this string" / "There are no healthy
+deployments for this model"."""
+
+from __future__ import annotations
+
+OK = "ok"
+INVALID_MODEL = "invalid_model"
+DB_UNAVAILABLE = "db_unavailable"
+UPSTREAM_ERROR = "upstream_error"
+WORKER_DOWN = "worker_down"
+TIMEOUT = "timeout"
+OTHER = "other"
+CLASSES = (OK, INVALID_MODEL, DB_UNAVAILABLE, UPSTREAM_ERROR, WORKER_DOWN, TIMEOUT, OTHER)
+
+INVALID_MODEL_MARKERS = (
+    "Invalid model name passed in model=",
+    "There is no 'model_name' with this string",
+    "There are no healthy deployments for this model",
+)
+DB_MARKERS = ("No connected db", "Not connected to DB", "DB not connected", "database", "prisma", "P1001", "P1017", "P2024")
+UPSTREAM_MARKERS = ("OpenAIException", "injected by litellm-chaos", "APIConnectionError", "ServiceUnavailableError")
+
+# transport errors (httpx exception class names) -> class
+_TRANSPORT = {
+    "ConnectError": WORKER_DOWN,  # refused: nothing listens (stopped, crashed, restarting)
+    "ConnectTimeout": TIMEOUT,
+    "ReadTimeout": TIMEOUT,
+    "WriteTimeout": TIMEOUT,
+    "PoolTimeout": TIMEOUT,
+}
+
+
+def classify(status: int | None, body: str = "", error: str | None = None) -> str:
+    if error is not None:
+        return _TRANSPORT.get(error, OTHER)
+    if status == 200:
+        return OK
+    if status in (400, 404) and any(m in body for m in INVALID_MODEL_MARKERS):
+        return INVALID_MODEL
+    lowered = body.lower()
+    if any(m.lower() in lowered for m in DB_MARKERS):
+        return DB_UNAVAILABLE
+    if any(m.lower() in lowered for m in UPSTREAM_MARKERS):
+        return UPSTREAM_ERROR
+    return OTHER
+
+
+def op_type(cls: str) -> str:
+    """Jepsen's completion type: ok, fail (definitely did not happen), info (unknown)."""
+    if cls == OK:
+        return "ok"
+    if cls in (TIMEOUT, OTHER) :
+        return "info"
+    return "fail"

@@ -1,0 +1,178 @@
+"""An async httpx probe engine in its own thread (so scenario code stays synchronous).
+
+- chat probes: every worker gets `rate_per_worker` chat completions per second, round robin over
+  the valid models, each hitting the worker directly; requests are not serialised (a hung worker
+  does not slow the others) but in-flight requests per worker are capped;
+- readiness: every worker's /health/readiness every `readiness_interval_s`;
+- management calls (/model/new, /model/info, /v1/models) on demand, recorded like the rest.
+Everything lands in the History as invoke + completion, with monotonic times."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from ..errors import UsageError
+from ..history import History, Op
+from ..oracle.classify import OK, classify, op_type
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    rate_per_worker: float = 20.0  # chat requests per second per worker
+    readiness_interval_s: float = 0.25
+    timeout_s: float = 5.0
+    max_in_flight_per_worker: int = 200
+
+    def validate(self) -> "TrafficConfig":
+        if self.rate_per_worker <= 0:
+            raise UsageError(f"traffic rate {self.rate_per_worker} must be positive (requests/s per worker)")
+        if self.readiness_interval_s <= 0 or self.timeout_s <= 0:
+            raise UsageError("readiness interval and timeout must be positive (seconds)")
+        return self
+
+
+class TrafficEngine:
+    def __init__(self, workers: dict[str, str], models: list[str], master_key: str, history: History,
+                 config: TrafficConfig = TrafficConfig()):
+        self.workers = dict(workers)  # name -> base URL
+        self.models = list(models)
+        self.master_key = master_key
+        self.history = history
+        self.config = config.validate()
+        self.readiness: dict[str, tuple[float, int | None]] = {}  # worker -> (t, status) of the last poll
+        self.sent = 0
+        self.skipped = 0  # probes not sent because a worker had too many in flight
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self._probing = threading.Event()
+        self._ready = threading.Event()
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self, probe: bool = True) -> "TrafficEngine":
+        if probe:
+            self._probing.set()
+        self._thread = threading.Thread(target=self._run_loop, name="chaos-traffic", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stopping:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread:
+            self._thread.join(self.config.timeout_s + 10)
+
+    def __enter__(self) -> "TrafficEngine":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run_loop(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
+        headers = {"Authorization": f"Bearer {self.master_key}"}
+        async with httpx.AsyncClient(timeout=self.config.timeout_s, limits=limits, headers=headers) as client:
+            self._client = client
+            self._ready.set()
+            tasks = [asyncio.create_task(self._readiness_loop(w)) for w in self.workers]
+            tasks += [asyncio.create_task(self._probe_loop(w)) for w in self.workers]
+            await self._stopping.wait()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------ loops
+    async def _probe_loop(self, worker: str) -> None:
+        period = 1.0 / self.config.rate_per_worker
+        in_flight: set[asyncio.Task] = set()
+        i = 0
+        next_t = time.monotonic()
+        try:
+            while True:
+                if self._probing.is_set():
+                    if len(in_flight) < self.config.max_in_flight_per_worker:
+                        model = self.models[i % len(self.models)]
+                        i += 1
+                        task = asyncio.create_task(self.chat(worker, model))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                    else:
+                        self.skipped += 1
+                next_t += period
+                delay = next_t - time.monotonic()
+                if delay < -1:  # fell behind (CPU starved): do not burst to catch up
+                    next_t = time.monotonic()
+                await asyncio.sleep(max(0.0, delay))
+        finally:
+            for task in in_flight:
+                task.cancel()
+
+    async def _readiness_loop(self, worker: str) -> None:
+        while True:
+            op = await self._request("readiness", worker, "GET", "/health/readiness")
+            self.readiness[worker] = (op.t, op.status)
+            await asyncio.sleep(self.config.readiness_interval_s)
+
+    # ------------------------------------------------------------ operations
+    async def _request(self, f: str, worker: str, method: str, path: str, *, model: str | None = None,
+                       json: dict | None = None, params: dict | None = None, read=None) -> Op:
+        op_id = self.history.next_id()
+        t0 = time.monotonic()
+        self.history.invoke(op_id, f, worker, t0, model)
+        status, body, error, value = None, "", None, None
+        try:
+            resp = await self._client.request(method, self.workers[worker] + path, json=json, params=params)
+            status, body = resp.status_code, resp.text
+            if read is not None and status == 200:
+                value = read(resp)
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        except asyncio.CancelledError:
+            error = "Cancelled"
+            raise
+        finally:
+            cls = classify(status, body, error)
+            op = Op(id=op_id, type=op_type(cls), f=f, worker=worker, t0=t0, t=time.monotonic(), model=model,
+                    status=status, cls=cls, error=error, detail=None if cls == OK else body[:300] or None, value=value)
+            self.history.complete(op)
+        return op
+
+    async def chat(self, worker: str, model: str) -> Op:
+        self.sent += 1
+        return await self._request(
+            "chat", worker, "POST", "/v1/chat/completions", model=model,
+            json={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 5},
+        )
+
+    async def model_new(self, worker: str, model: str, upstream_url: str) -> Op:
+        from ..stack.seed import model_params
+
+        return await self._request("model_new", worker, "POST", "/model/new", model=model,
+                                   json=model_params(model, upstream_url))
+
+    async def model_info(self, worker: str, model: str) -> Op:
+        """Does /model/info on this worker list `model`? (value: True/False)"""
+
+        def found(resp):
+            return any(m.get("model_name") == model for m in resp.json().get("data", []))
+
+        return await self._request("model_info", worker, "GET", "/model/info", model=model, read=found)
+
+    async def list_models(self, worker: str) -> Op:
+        return await self._request("models", worker, "GET", "/v1/models",
+                                   read=lambda r: sorted(m["id"] for m in r.json().get("data", [])))
+
+    def call(self, coro, timeout: float = 60):
+        """Run one management coroutine on the engine's loop from synchronous code."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)

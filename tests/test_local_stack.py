@@ -1,0 +1,187 @@
+"""The local stack with real components: PostgreSQL behind HAProxy, Toxiproxy on every DB link,
+LiteLLM replicas in database mode, the fake upstream. No mocks of the system under test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from chaos import LocalStack, RestartPolicy, StackConfig, WorkerNotReady, registry
+from chaos.stack import WorkerState
+from chaos.stack.seed import chat, model_params
+from chaos.versions import DEFAULT_LITELLM_VERSION
+
+from .helpers import ROOT, leftovers, run_cli, status
+
+pytestmark = pytest.mark.stack
+
+
+def _client(master_key: str) -> httpx.Client:
+    return httpx.Client(timeout=30, headers={"Authorization": f"Bearer {master_key}"})
+
+
+def _wait_served(client, urls: list[str], model: str, timeout: float) -> dict[str, float]:
+    """Seconds until each worker answers a chat completion for `model` with 200."""
+    start, served = time.monotonic(), {}
+    while len(served) < len(urls):
+        for url in urls:
+            if url not in served and chat(client, url, model).status_code == 200:
+                served[url] = round(time.monotonic() - start, 2)
+        assert time.monotonic() - start < timeout, f"{model} not served on {set(urls) - set(served)} within {timeout} s"
+        time.sleep(0.5)
+    return served
+
+
+def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
+    up = run_cli("up", "--detach", "--replicas", "3", "--litellm", litellm_version)
+    assert up.returncode == 0, up.stderr + up.stdout
+    run_id = up.stdout.split()[0]
+    info = status(run_id)
+    try:
+        assert info["litellm_version"] == litellm_version
+        assert info["status"] == "ready"
+        assert "PRISMA_QUERY_ENGINE_BINARY" in info["prisma_query_engine"] or "native" in info["prisma_query_engine"]
+        assert [w["state"] for w in info["workers"]] == ["ready"] * 3
+        urls = [w["url"] for w in info["workers"]]
+        assert all(u.startswith("http://127.0.0.1:") for u in urls)
+        entry_ports = list(registry.read(run_id)["ports"].values())
+        with _client(info["master_key"]) as client:
+            upstream = f"http://127.0.0.1:{registry.read(run_id)['ports']['upstream']}"
+            created = client.post(f"{urls[1]}/model/new", json=model_params("db-model-created-by-test", upstream))
+            assert created.status_code == 200, created.text
+            # other workers learn it at their next reload at the latest (30 s on 1.82.3)
+            took = _wait_served(client, urls, "db-model-created-by-test", timeout=75)
+            print(f"served on every replica after {took}")
+            body = chat(client, urls[2], "db-model-created-by-test").json()
+            assert body["id"].startswith("chatcmpl-") and "fake upstream" in body["choices"][0]["message"]["content"]
+    finally:
+        down = run_cli("down", run_id)
+    assert down.returncode == 0, down.stderr
+    assert leftovers(run_id, entry_ports) == []
+
+
+@pytest.fixture(scope="module")
+def stack():
+    config = StackConfig(
+        replicas=2,
+        litellm_version=DEFAULT_LITELLM_VERSION,
+        models=("gpt-4o-mini",),
+        restart_policy=RestartPolicy(initial_backoff_s=0.5, max_backoff_s=2),
+    )
+    s = LocalStack(config)
+    with s:
+        yield s
+    assert leftovers(s.run_id, list(s.ports.values())) == []
+
+
+def test_worker_crash_is_restarted_by_policy(stack):
+    before = stack.workers()[0]
+    os.kill(before.pid, signal.SIGKILL)  # from outside: the worker "exits on its own"
+    stack.events.wait_for("worker_restarted", 30, worker=before.name)
+    stack.wait_ready(before.name, 90)
+    after = stack.workers()[0]
+    assert after.pid != before.pid and after.spawns == before.spawns + 1
+    kinds = [e["kind"] for e in stack.events.events(worker=before.name) if e["t"] >= stack.events.events("worker_exited", worker=before.name)[-1]["t"]]
+    assert kinds[:3] == ["worker_exited", "worker_backoff", "worker_restarted"]
+    with _client(stack.master_key) as client:
+        assert chat(client, after.url, "gpt-4o-mini").status_code == 200
+
+
+def test_worker_stopped_on_purpose_stays_stopped(stack):
+    name = stack.workers()[1].name
+    stack.stop_worker(name)
+    time.sleep(3)  # several supervisor rounds
+    w = stack.workers()[1]
+    assert w.state == WorkerState.STOPPED
+    assert not stack.events.events("worker_restarted", worker=name)
+    with pytest.raises(WorkerNotReady) as err:
+        stack.wait_ready(name, 5)
+    assert "stopped" in str(err.value) and "log tail" in str(err.value)
+    assert stack.master_key not in str(err.value)
+    with _client(stack.master_key) as client, pytest.raises(httpx.ConnectError):
+        chat(client, w.url, "gpt-4o-mini")
+    stack.start_worker(name)
+    stack.wait_ready(name, 90)
+
+
+def test_pause_and_resume(stack):
+    w = stack.workers()[0]
+    stack.pause_worker(w.name)
+    assert stack.workers()[0].state == WorkerState.PAUSED
+    with httpx.Client(timeout=2, headers={"Authorization": f"Bearer {stack.master_key}"}) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            chat(client, w.url, "gpt-4o-mini")
+    stack.resume_worker(w.name)
+    with _client(stack.master_key) as client:
+        assert chat(client, w.url, "gpt-4o-mini").status_code == 200
+    assert stack.workers()[0].pid == w.pid  # the same process, not a restart
+
+
+def test_restart_worker(stack):
+    w = stack.workers()[1]
+    stack.restart_worker(w.name)
+    stack.wait_ready(w.name, 90)
+    assert stack.workers()[1].pid != w.pid
+    with _client(stack.master_key) as client:
+        assert chat(client, w.url, "gpt-4o-mini").status_code == 200
+
+
+def test_component_logs_are_written(stack):
+    logs = stack.component_logs()
+    for name in ("postgres", "haproxy", "toxiproxy", "upstream", "worker-1", "worker-2"):
+        assert name in logs and logs[name].stat().st_size > 0, name
+
+
+def test_sigkilled_harness_is_swept_by_down_all():
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "chaos.cli", "up", "--replicas", "1", "--models", "m1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        for line in harness.stdout:  # the harness prints "up; ..." once the stack is ready
+            if line.startswith("run:"):
+                run_id = line.split()[1]
+            if line.startswith("up;"):
+                break
+        info = status(run_id)
+        ports = list(registry.read(run_id)["ports"].values())
+    finally:
+        harness.kill()  # SIGKILL: no teardown runs
+        harness.wait()
+    assert leftovers(run_id, ports), "the killed harness should have left its stack behind"
+    assert not status(run_id)["harness_alive"] and info["harness_pid"] == harness.pid
+    down = run_cli("down", "--all")
+    assert down.returncode == 0, down.stderr
+    assert run_id in down.stdout
+    assert leftovers(run_id, ports) == []
+
+
+def test_two_stacks_at_once_do_not_collide():
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "chaos.cli", "up", "--detach", "--replicas", "1", "--models", "m1"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    run_ids = [out.split()[0] for out, _ in outs if out]
+    try:
+        assert all(p.returncode == 0 for p in procs), outs
+        a, b = (status(r) for r in run_ids)
+        ports_a = set(registry.read(a["run_id"])["ports"].values())
+        ports_b = set(registry.read(b["run_id"])["ports"].values())
+        assert not ports_a & ports_b and a["run_dir"] != b["run_dir"] and a["master_key"] != b["master_key"]
+        with _client(a["master_key"]) as client:
+            assert chat(client, a["workers"][0]["url"], "m1").status_code == 200
+            # b's worker has its own database and keys: a's key is refused there
+            assert chat(client, b["workers"][0]["url"], "m1").status_code in (400, 401, 403)
+    finally:
+        for r in run_ids:
+            run_cli("down", r)
+    for r, ports in ((run_ids[0], ports_a), (run_ids[1], ports_b)):
+        assert leftovers(r, list(ports)) == []

@@ -195,6 +195,43 @@ def cmd_smoke(args) -> int:
     return 0 if not failures else 1
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION, metavar="VERSION")
+    p.add_argument("--litellm-venv", type=Path, metavar="PATH")
+    p.add_argument("--replicas", type=_positive_int, default=None, help="LiteLLM replicas (default: the scenario's, else 3)")
+    p.add_argument("--rate", type=float, default=20.0, help="chat requests per second per worker (default 20)")
+    p.add_argument("--results", type=Path, default=Path("chaos-results"), help="evidence folders go here")
+
+
+def _run_scenario(scenario, args) -> int:
+    from .runner import Run
+    from .traffic import TrafficConfig
+
+    fields = {"litellm_version": args.litellm, "litellm_venv": args.litellm_venv} | scenario.stack
+    if args.replicas is not None:
+        fields["replicas"] = args.replicas
+    traffic = TrafficConfig(rate_per_worker=args.rate)
+    verdict = Run(scenario, StackConfig(**fields), traffic, args.results).execute()
+    print(verdict.summary())
+    print(f"replay: chaos replay {verdict.evidence}/schedule.json --litellm {args.litellm}")
+    return verdict.exit_code
+
+
+def cmd_run(args) -> int:
+    from . import scenarios
+
+    return _run_scenario(scenarios.get(args.scenario), args)
+
+
+def cmd_replay(args) -> int:
+    from .runner import Scenario
+    from .scenarios import INCIDENT_STACK
+    from .schedule import Schedule
+
+    schedule = Schedule.load(args.file)
+    return _run_scenario(Scenario(schedule.name, f"replay of {args.file}", schedule, stack=INCIDENT_STACK), args)
+
+
 def cmd_env(args) -> int:
     from .litellm_env import ensure_env
 
@@ -231,6 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("smoke", help="up, one chat completion per worker and model, down")
     _add_stack_options(p)
     p.set_defaults(func=cmd_smoke)
+
+    p = sub.add_parser("run", help="run one chaos scenario (S1..S9) and print its verdict")
+    p.add_argument("scenario", metavar="SCENARIO")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("reproduce", help="reproduce a LiteLLM issue: 26237 runs S1")
+    p.add_argument("scenario", metavar="ISSUE")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("replay", help="run the schedule.json of an earlier run again")
+    p.add_argument("file", type=Path)
+    _add_run_options(p)
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("env", help="build the cached LiteLLM environment(s)")
     p.add_argument("--litellm", action="append", metavar="VERSION")

@@ -15,6 +15,8 @@ WORKER_DOWN = "worker_down"
 TIMEOUT = "timeout"
 OTHER = "other"
 CLASSES = (OK, INVALID_MODEL, DB_UNAVAILABLE, UPSTREAM_ERROR, WORKER_DOWN, TIMEOUT, OTHER)
+# not an answer of the system under test: the harness cancelled the request (end of traffic)
+CANCELLED = "cancelled"
 
 INVALID_MODEL_MARKERS = (
     "Invalid model name passed in model=",
@@ -26,6 +28,7 @@ UPSTREAM_MARKERS = ("OpenAIException", "injected by litellm-chaos", "APIConnecti
 
 # transport errors (httpx exception class names) -> class
 _TRANSPORT = {
+    "Cancelled": CANCELLED,
     "ConnectError": WORKER_DOWN,  # refused: nothing listens (stopped, crashed, restarting)
     "ConnectTimeout": TIMEOUT,
     "ReadTimeout": TIMEOUT,
@@ -53,6 +56,6 @@ def op_type(cls: str) -> str:
     """Jepsen's completion type: ok, fail (definitely did not happen), info (unknown)."""
     if cls == OK:
         return "ok"
-    if cls in (TIMEOUT, OTHER) :
+    if cls in (TIMEOUT, OTHER, CANCELLED):
         return "info"
     return "fail"

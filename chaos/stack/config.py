@@ -36,6 +36,9 @@ class StackConfig:
     seed_models: bool = True
     # LiteLLM general_settings: the incident needs allow_requests_on_db_unavailable: true
     allow_requests_on_db_unavailable: bool = False
+    # "config": STORE_MODEL_IN_DB env + config file (the usual); "db": only the general_settings row
+    # in the DB says so (LiteLLM issue 26237's second stuck path)
+    store_model_in_db_source: str = "config"
     general_settings: dict = field(default_factory=dict)
     worker_env: dict = field(default_factory=dict)  # extra environment for every worker
     reload_interval_s: float = 5.0  # where the LiteLLM version lets us set it
@@ -61,6 +64,8 @@ class StackConfig:
             raise UsageError(f"reload interval {self.reload_interval_s} must be positive (seconds)")
         if self.ready_timeout_s <= 0:
             raise UsageError(f"ready timeout {self.ready_timeout_s} must be positive (seconds)")
+        if self.store_model_in_db_source not in ("config", "db"):
+            raise UsageError(f"store_model_in_db_source {self.store_model_in_db_source!r}; expected config or db")
         if self.keep_logs not in ("always", "on_failure", "never"):
             raise UsageError(f"keep_logs {self.keep_logs!r}; expected always, on_failure or never")
         return self

@@ -24,14 +24,15 @@ class WorkerSettings:
     general_settings: dict
     worker_env: dict
     reload_interval_s: float
+    store_model_in_db_in_config: bool = True
 
 
 def litellm_config(settings: WorkerSettings) -> str:
     """The proxy's config file. JSON is valid YAML, so no YAML writer is needed."""
-    general = {
-        "master_key": "os.environ/LITELLM_MASTER_KEY",
-        "store_model_in_db": True,
-    } | settings.general_settings
+    general = {"master_key": "os.environ/LITELLM_MASTER_KEY"}
+    if settings.store_model_in_db_in_config:
+        general["store_model_in_db"] = True
+    general |= settings.general_settings
     return json.dumps({"model_list": [], "general_settings": general, "litellm_settings": {"telemetry": False}}, indent=2)
 
 
@@ -42,7 +43,6 @@ def worker_environment(settings: WorkerSettings, database_url: str) -> dict[str,
             "DATABASE_URL": database_url,
             "LITELLM_MASTER_KEY": settings.master_key,
             "LITELLM_SALT_KEY": settings.salt_key,
-            "STORE_MODEL_IN_DB": "True",
             "DISABLE_SCHEMA_UPDATE": "true",  # the schema job applied the migrations
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no cost-map fetch from the internet
             RELOAD_INTERVAL_ENV: str(int(settings.reload_interval_s)),
@@ -51,6 +51,8 @@ def worker_environment(settings: WorkerSettings, database_url: str) -> dict[str,
             "LITELLM_TELEMETRY": "False",
         }
     )
+    if settings.store_model_in_db_in_config:
+        env["STORE_MODEL_IN_DB"] = "True"
     env.update({k: str(v) for k, v in settings.worker_env.items()})
     return env
 

@@ -40,7 +40,7 @@ from .config import StackConfig
 from .haproxy import HAProxy
 from .litellm_worker import LiteLLMWorker, WorkerSettings
 from .postgres import PostgresCluster
-from .schema import apply_migrations
+from .schema import apply_migrations, store_model_in_db_setting
 from .supervisor import Supervisor
 from .toxiproxy import PG_LINK, ToxiproxyServer, worker_link
 
@@ -93,7 +93,7 @@ class LocalStack(Stack):
         self._reserve()
         self.events = EventLog(self.run_dir / "events.jsonl")
         self.status = "starting"
-        self._save()
+        self.save_state()
 
         t1 = time.monotonic()
         self._start_infra()
@@ -109,7 +109,7 @@ class LocalStack(Stack):
             self.timings["seed_s"] = round(time.monotonic() - t3, 3)
         self.timings["total_s"] = round(time.monotonic() - t0, 3)
         self.status = "ready"
-        self._save()
+        self.save_state()
         return self
 
     def _reserve(self) -> None:
@@ -127,7 +127,7 @@ class LocalStack(Stack):
                 self.ports = pick_free_ports(names, exclude=registry.reserved_ports())
             self.log_dir.mkdir(parents=True)
             os.chmod(self.run_dir, 0o755)  # PostgreSQL runs as another user when we are root
-            self._save()
+            self.save_state()
 
     def _start_infra(self) -> None:
         p = self.ports
@@ -150,14 +150,16 @@ class LocalStack(Stack):
         def postgres_and_schema() -> None:
             self.postgres.init()
             self.postgres.start()
-            self._save()
+            self.save_state()
             self.postgres.create_database()
             n = apply_migrations(self.postgres.dsn(), self.env.migrations_dir)
             self.events.record("schema_applied", migrations=n, source=str(self.env.migrations_dir))
+            if self.config.store_model_in_db_source == "db":
+                store_model_in_db_setting(self.postgres.dsn())
 
         def start_upstream() -> None:
             upstream.start()
-            self._save()
+            self.save_state()
             _wait_http(f"{self.upstream_url}/health", upstream, "fake upstream", 15)
 
         steps = {
@@ -169,7 +171,7 @@ class LocalStack(Stack):
         with ThreadPoolExecutor(len(steps)) as pool:
             futures = {name: pool.submit(fn) for name, fn in steps.items()}
             errors = [f.exception() for f in futures.values() if f.exception()]
-        self._save()
+        self.save_state()
         if errors:
             raise errors[0]
         # The whole DB path must work before a worker starts: HAProxy sees its server UP through
@@ -194,6 +196,7 @@ class LocalStack(Stack):
             | self.config.general_settings,
             worker_env=self.config.worker_env,
             reload_interval_s=reload_s,
+            store_model_in_db_in_config=self.config.store_model_in_db_source == "config",
         )
         self.reload_interval_s = reload_s
         with self._lock:
@@ -201,7 +204,7 @@ class LocalStack(Stack):
                 self._workers[name] = LiteLLMWorker(
                     name, self.ports[name], self.ports[f"link:{worker_link(name)}"], settings, self.run_dir, self.run_id, self.log_dir
                 )
-        self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self._save)
+        self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self.save_state)
         self._supervisor.start()
         for name in self._worker_names():
             self.start_worker(name)
@@ -237,7 +240,7 @@ class LocalStack(Stack):
                 return
             worker.spawn()
             self.events.record("worker_spawned", worker=name, pid=worker.process.pid, spawn=worker.spawns)
-        self._save()
+        self.save_state()
 
     def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
@@ -266,7 +269,7 @@ class LocalStack(Stack):
                 worker.restart_due = time.monotonic() + delay
                 worker.state = WorkerState.BACKOFF
                 self.events.record("worker_backoff", worker=worker.name, delay_s=delay, consecutive_crashes=worker.consecutive_crashes)
-        self._save()
+        self.save_state()
 
     def pause_worker(self, name: str) -> None:
         with self._lock:
@@ -329,7 +332,7 @@ class LocalStack(Stack):
             "timings": dict(self.timings),
         }
 
-    def _save(self) -> None:
+    def save_state(self) -> None:
         """Write the registry entry: everything `chaos status` and `chaos down` need."""
         if self._closed:
             return

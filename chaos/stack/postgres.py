@@ -48,6 +48,9 @@ class PostgresCluster:
                 "-c", "fsync=off",  # a throwaway cluster: durability is not under test
                 "-c", "max_connections=300",
                 "-c", "log_min_messages=warning",
+                # every statement in the log: the "first model query seen" trigger reads it
+                "-c", "log_statement=all",
+                "-c", "log_line_prefix=%m [%p] ",
             ],
             log_dir / "postgres.log",
             env=dict(os.environ),

@@ -65,3 +65,13 @@ def _run_psql(dsn: str, files: list[Path]) -> None:
                          env={"PGOPTIONS": "-c client_min_messages=warning", "PATH": "/usr/bin:/bin"})
     if out.returncode != 0:
         raise StackStartError(f"schema job failed: {(out.stderr or out.stdout).strip().splitlines()[-1]}")
+
+
+def store_model_in_db_setting(dsn: str) -> None:
+    """general_settings.store_model_in_db = true in the DB only (as the admin UI would store it)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            'INSERT INTO "LiteLLM_Config" (param_name, param_value) VALUES (%s, %s::jsonb) '
+            "ON CONFLICT (param_name) DO UPDATE SET param_value = EXCLUDED.param_value",
+            ("general_settings", '{"store_model_in_db": true}'),
+        )

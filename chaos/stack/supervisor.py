@@ -17,6 +17,8 @@ from .config import RestartPolicy
 from .litellm_worker import LiteLLMWorker
 
 POLL_INTERVAL_S = 0.1
+# a starting worker under probe load can take seconds to answer; a short timeout would miss its 200
+READINESS_TIMEOUT_S = 3.0
 
 
 class Supervisor(threading.Thread):
@@ -42,7 +44,7 @@ class Supervisor(threading.Thread):
             self.join(5)
 
     def run(self) -> None:
-        with httpx.Client(timeout=1.0) as http:
+        with httpx.Client(timeout=READINESS_TIMEOUT_S) as http:
             while not self._stop_event.wait(POLL_INTERVAL_S):
                 for worker in list(self.workers.values()):
                     self._check(worker, http)

@@ -1,0 +1,12 @@
+"""Faults: each is plain data (a dict with a `kind`), applied against a stack, confirmed active
+before the schedule moves on, and healed in a `finally` by whoever applied it.
+
+    fault = make_fault({"kind": "link_down", "link": "worker-1"}, stack)
+    fault.apply(); ...; fault.heal()
+"""
+
+from .base import Fault, FaultError, fault_kinds, make_fault
+
+__all__ = ["Fault", "FaultError", "fault_kinds", "make_fault"]
+
+from . import database, network, workers  # noqa: E402,F401  (register the fault kinds)

@@ -1,0 +1,167 @@
+"""Toxiproxy faults on the DB links (through toxiproxy-python).
+
+Link names in schedules: `worker-N` (that worker's link to HAProxy), `postgres` (HAProxy to
+PostgreSQL), `workers` (every worker link), or a Toxiproxy proxy name."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ..ports import HOST
+from ..stack.toxiproxy import PG_LINK, worker_link
+from .base import Fault, FaultError, check_positive, register, wait_until
+
+TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
+
+
+def resolve_links(stack, link: str) -> list[str]:
+    workers = stack.worker_names()
+    if link == "postgres":
+        return [PG_LINK]
+    if link == "workers":
+        return [worker_link(w) for w in workers]
+    if link in workers:
+        return [worker_link(link)]
+    proxies = set(stack.toxiproxy.links)
+    if link in proxies:
+        return [link]
+    raise UsageError(f"unknown link {link!r}; expected postgres, workers, one of {', '.join(workers)}, or a proxy name")
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _listen_port(stack, proxy: str) -> int:
+    return stack.toxiproxy.links[proxy][0]
+
+
+def set_enabled(stack, proxies: list[str], enabled: bool) -> None:
+    with stack.toxiproxy.api() as api:
+        for name in proxies:
+            proxy = api.get_proxy(name)
+            if proxy is None:
+                raise FaultError(f"Toxiproxy has no proxy {name!r}")
+            proxy.enable() if enabled else proxy.disable()
+    for name in proxies:  # read back: the API says so and the listener really (does not) accept
+        wait_until(lambda n=name: _state(stack, n) == enabled and _accepts(_listen_port(stack, n)) == enabled, 5,
+                   f"link {name} {'up' if enabled else 'down'}")
+
+
+def _state(stack, proxy: str) -> bool:
+    with stack.toxiproxy.api() as api:
+        return api.get_proxy(proxy).enabled
+
+
+@register("link_down")
+@dataclass
+class LinkDown(Fault):
+    """The link stops listening and drops its connections (Toxiproxy enabled=false)."""
+
+    link: str = "postgres"
+
+    def validate(self):
+        self._proxies = resolve_links(self.stack, self.link)
+
+    def apply(self):
+        set_enabled(self.stack, self._proxies, False)
+
+    def heal(self):
+        set_enabled(self.stack, self._proxies, True)
+
+
+@register("toxic")
+@dataclass
+class Toxic(Fault):
+    """A Toxiproxy toxic: latency (+jitter), bandwidth, slow_close, timeout (black hole when 0),
+    reset_peer, slicer, limit_data; attributes as Toxiproxy names them."""
+
+    link: str = "postgres"
+    type: str = "latency"
+    attributes: dict = field(default_factory=dict)
+    stream: str = "downstream"
+    toxicity: float = 1.0
+
+    def validate(self):
+        self._proxies = resolve_links(self.stack, self.link)
+        if self.type not in TOXIC_TYPES:
+            raise UsageError(f"unknown toxic type {self.type!r}; expected one of: {', '.join(TOXIC_TYPES)}")
+        if self.stream not in ("upstream", "downstream"):
+            raise UsageError(f"toxic stream {self.stream!r}; expected upstream or downstream")
+        for key, value in self.attributes.items():
+            check_positive("toxic", key, value, allow_zero=True)
+
+    @property
+    def toxic_name(self) -> str:
+        return f"chaos-{self.type}-{self.stream}"
+
+    def apply(self):
+        with self.stack.toxiproxy.api() as api:
+            for name in self._proxies:
+                api.get_proxy(name).add_toxic(type=self.type, name=self.toxic_name, stream=self.stream,
+                                              toxicity=self.toxicity, attributes=self.attributes)
+        for name in self._proxies:
+            wait_until(lambda n=name: self.toxic_name in self._toxics(n), 5, f"toxic {self.toxic_name} on {name}")
+
+    def heal(self):
+        with self.stack.toxiproxy.api() as api:
+            for name in self._proxies:
+                proxy = api.get_proxy(name)
+                if self.toxic_name in proxy.toxics():
+                    proxy.destroy_toxic(self.toxic_name)
+        for name in self._proxies:
+            wait_until(lambda n=name: self.toxic_name not in self._toxics(n), 5, f"toxic {self.toxic_name} removed from {name}")
+
+    def _toxics(self, proxy: str) -> dict:
+        with self.stack.toxiproxy.api() as api:
+            return api.get_proxy(proxy).toxics()
+
+
+@register("link_flap")
+@dataclass
+class LinkFlap(Fault):
+    """The link goes down and up again, period_s long, down for duty of it, +-jitter_s, seeded."""
+
+    link: str = "postgres"
+    period_s: float = 2.0
+    duty: float = 0.5
+    jitter_s: float = 0.0
+    seed: int = 0
+
+    def validate(self):
+        self._proxies = resolve_links(self.stack, self.link)
+        check_positive("link_flap", "period_s", self.period_s)
+        check_positive("link_flap", "jitter_s", self.jitter_s, allow_zero=True)
+        if not 0 < self.duty < 1:
+            raise UsageError(f"fault 'link_flap': duty={self.duty!r} must be between 0 and 1 (the fraction of each period the link is down)")
+
+    def apply(self):
+        self._stop = threading.Event()
+        self._rng = random.Random(self.seed)
+        set_enabled(self.stack, self._proxies, False)  # the first down is confirmed before moving on
+        self.stack.events.record("link_flap_down", links=self._proxies)
+        self._thread = threading.Thread(target=self._run, name="chaos-flap", daemon=True)
+        self._thread.start()
+
+    def _jittered(self, seconds: float) -> float:
+        return max(0.05, seconds + self._rng.uniform(-self.jitter_s, self.jitter_s))
+
+    def _run(self):
+        down = True
+        while not self._stop.wait(self._jittered(self.period_s * (self.duty if down else 1 - self.duty))):
+            down = not down
+            set_enabled(self.stack, self._proxies, not down)
+            self.stack.events.record("link_flap_down" if down else "link_flap_up", links=self._proxies)
+
+    def heal(self):
+        if getattr(self, "_thread", None):
+            self._stop.set()
+            self._thread.join(10)
+        set_enabled(self.stack, self._proxies, True)

@@ -1,0 +1,79 @@
+"""Worker faults: restart, kill (a crash: the restart policy brings it back), stop (heal: start),
+pause (heal: resume), and a rolling restart of the fleet, one at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError, WorkerNotReady
+from .base import Fault, check_positive, register
+
+
+def _check_worker(stack, worker: str) -> None:
+    if worker not in stack.worker_names():
+        raise UsageError(f"unknown worker {worker!r}; expected one of: {', '.join(stack.worker_names())}")
+
+
+@dataclass
+class _WorkerFault(Fault):
+    worker: str = "worker-1"
+
+    def validate(self):
+        _check_worker(self.stack, self.worker)
+
+
+@register("worker_restart")
+@dataclass
+class WorkerRestart(_WorkerFault):
+    """SIGTERM then start again at once (an operator's restart or a rollout)."""
+
+    def apply(self):
+        self.stack.restart_worker(self.worker)
+
+
+@register("worker_kill")
+@dataclass
+class WorkerKill(_WorkerFault):
+    """SIGKILL: a crash; the restart policy starts it again after its backoff."""
+
+    def apply(self):
+        self.stack.kill_worker(self.worker, stay_stopped=False)
+
+
+@register("worker_stop")
+@dataclass
+class WorkerStop(_WorkerFault):
+    def apply(self):
+        self.stack.stop_worker(self.worker)
+
+    def heal(self):
+        self.stack.start_worker(self.worker)
+
+
+@register("worker_pause")
+@dataclass
+class WorkerPause(_WorkerFault):
+    def apply(self):
+        self.stack.pause_worker(self.worker)
+
+    def heal(self):
+        self.stack.resume_worker(self.worker)
+
+
+@register("rolling_restart")
+@dataclass
+class RollingRestart(Fault):
+    """Restart every worker in turn, waiting for each to be ready (or ready_timeout_s) before the next."""
+
+    ready_timeout_s: float = 90.0
+
+    def validate(self):
+        check_positive("rolling_restart", "ready_timeout_s", self.ready_timeout_s)
+
+    def apply(self):
+        for name in self.stack.worker_names():
+            self.stack.restart_worker(name)
+            try:
+                self.stack.wait_ready(name, self.ready_timeout_s)
+            except WorkerNotReady:
+                self.stack.events.record("rolling_restart_not_ready", worker=name)

@@ -4,6 +4,10 @@ Chaos scenarios (marker `chaos`) are slow and run only when asked: `pytest -m ch
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from chaos.versions import TESTED_LITELLM_VERSIONS
 
 
@@ -15,6 +19,8 @@ def pytest_addoption(parser):
         metavar="VERSION",
         help=f"LiteLLM version(s) the stack tests and scenarios run against (default: {', '.join(TESTED_LITELLM_VERSIONS)})",
     )
+    group.addoption("--chaos-results", default="chaos-results", metavar="DIR", help="evidence folders go here (default chaos-results)")
+    group.addoption("--chaos-rate", type=float, default=20.0, metavar="R", help="chat requests/s per worker in scenarios (default 20)")
 
 
 def pytest_configure(config):
@@ -36,3 +42,32 @@ def pytest_generate_tests(metafunc):
     if "litellm_version" in metafunc.fixturenames:
         versions = metafunc.config.getoption("--chaos-litellm") or list(TESTED_LITELLM_VERSIONS)
         metafunc.parametrize("litellm_version", versions, scope="module")
+
+
+class ScenarioAborted(Exception):
+    """The run could not judge the system under test (harness error or baseline not met)."""
+
+
+@pytest.fixture(scope="session")
+def chaos_verdicts(request):
+    """Runs each (scenario, LiteLLM version) once per session and hands out its verdict."""
+    from chaos import scenarios
+    from chaos.runner import Run
+    from chaos.stack import StackConfig
+    from chaos.traffic import TrafficConfig
+
+    cache = {}
+    results = Path(request.config.getoption("--chaos-results"))
+    rate = request.config.getoption("--chaos-rate")
+
+    def get(name: str, version: str):
+        if (name, version) not in cache:
+            scenario = scenarios.get(name)
+            config = StackConfig(**({"litellm_version": version} | scenario.stack))
+            cache[(name, version)] = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results).execute()
+        verdict = cache[(name, version)]
+        if verdict.status == "aborted":
+            raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {verdict.reason}; evidence: {verdict.evidence}")
+        return verdict
+
+    return get

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from .errors import ChaosError, UsageError
-from .faults import Fault, FaultError, make_fault
+from .faults import Fault, FaultError, StackShape, make_fault
 from .faults.database import MODEL_TABLE
 from .history import History
 from .oracle.checkers import CheckContext, check_all
@@ -54,6 +54,7 @@ class Run:
     def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
                  results: Path = Path("chaos-results"), log=None):
         scenario.schedule.validate(scenario.name)
+        check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
         self.scenario = scenario
         self.traffic_config = traffic.validate()
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -73,7 +74,6 @@ class Run:
         try:
             self.log(f"[{self.scenario.name}] starting the stack (LiteLLM {config.litellm_version}, {config.replicas} replicas)")
             self.stack.start()
-            self._check_schedule_against_stack()
             verdict = self._run_traffic_and_schedule()
         except ChaosError as exc:
             verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"harness error: {exc}")
@@ -89,14 +89,6 @@ class Run:
         return verdict
 
     # --------------------------------------------------------------------------------
-    def _check_schedule_against_stack(self) -> None:
-        unknown = self.scenario.schedule.workers_named() - set(self.stack.worker_names())
-        if unknown:
-            raise UsageError(f"schedule names worker(s) {sorted(unknown)} but the stack has {self.stack.worker_names()}")
-        for step in self.scenario.schedule.steps:
-            if step.apply is not None:
-                make_fault(step.apply, self.stack)
-
     def bounds(self) -> float:
         return max(self.scenario.recovery_reloads * self.stack.reload_interval_s, self.scenario.min_bound_s)
 
@@ -210,6 +202,20 @@ class Run:
                 return [r[0] for r in conn.execute(f'SELECT model_name FROM "{MODEL_TABLE}"')]
         except psycopg.Error:
             return None
+
+
+def check_schedule(schedule: Schedule, shape: StackShape) -> None:
+    """Every worker, link and fault parameter a schedule names must exist on the stack."""
+    unknown = schedule.workers_named() - set(shape.worker_names())
+    if unknown:
+        raise UsageError(f"schedule {schedule.name!r} names worker(s) {sorted(unknown)}; the stack has {', '.join(shape.worker_names())}")
+    for step in schedule.steps:
+        if step.apply is not None:
+            make_fault(step.apply, shape)
+        if step.create_models is not None:
+            count = step.create_models.get("count", 1)
+            if not isinstance(count, int) or count < 1:
+                raise UsageError(f"step {step.id!r}: create_models count={count!r} must be a whole number >= 1")
 
 
 def baseline_problem(ops, since: float, workers: dict, models) -> str | None:

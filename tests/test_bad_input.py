@@ -72,3 +72,44 @@ def test_doctor_names_missing_prerequisite_and_how_to_install():
     ok = run_cli("doctor")
     assert ok.returncode == 0, ok.stdout
     assert "Prisma query engine" in ok.stdout
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["run", "S99"], ["'S99'", "S1"]),
+        (["reproduce", "99999"], ["'99999'", "26237"]),
+        (["run", "S1", "--rate", "-5"], ["-5", "positive"]),
+        (["run", "S1", "--replicas", "0"], ["--replicas 0"]),
+        (["replay", "/nonexistent/schedule.json"], ["/nonexistent/schedule.json"]),
+    ],
+)
+def test_bad_scenario_input_starts_nothing(args, needles):
+    before = snapshot()
+    out = run_cli(*args, timeout=120)
+    _one_line_error(out, *needles)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "schedule, needles",
+    [
+        ("{not json", ["not valid JSON"]),
+        ('{"steps": 3}', ["'steps' list"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "meteor"}}]}', ["'meteor'", "link_down"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "worker_kill", "worker": "worker-9"}}]}', ["worker-9"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "link_down", "link": "redis"}}]}', ["'redis'", "postgres"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "toxic", "type": "latency", "attributes": {"latency": -5}}}]}', ["latency=-5"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "link_down"}, "delay_s": -1}]}', ["delay_s=-1"]),
+        ('{"steps": [{"id": "a", "heal": "b"}]}', ["'b'", "earlier step"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "link_flap", "duty": 2}}]}', ["duty=2"]),
+        ('{"recovery_s": -3, "steps": []}', ["recovery_s=-3"]),
+    ],
+)
+def test_bad_schedule_file_starts_nothing(tmp_path, schedule, needles):
+    path = tmp_path / "schedule.json"
+    path.write_text(schedule)
+    before = snapshot()
+    out = run_cli("replay", str(path), "--replicas", "2", timeout=120)
+    _one_line_error(out, *needles)
+    assert snapshot() == before

@@ -87,6 +87,16 @@ def test_readiness_200_with_invalid_model_is_untruthful():
     assert r["readiness_truthful"].status == FAIL
 
 
+def test_a_cut_connection_while_ready_is_not_a_readiness_lie():
+    h = H()
+    h.healthy(0, 20)
+    h.add(10.0, "chat", "w1", "m1", error="ReadError")  # the worker is being killed
+    r = results(h, ctx(heal_t=None))
+    assert r["readiness_truthful"].status == PASS
+    h.add(11.0, "chat", "w1", "m1", 500, "Internal Server Error")
+    assert results(h, ctx(heal_t=None))["readiness_truthful"].status == FAIL
+
+
 def test_recovery_fires_when_a_pair_stays_broken_after_heal():
     h = H()
     h.healthy(0, 70, workers=["w1"])

@@ -95,3 +95,17 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.02) -> 
         if time.monotonic() > deadline:
             raise FaultError(f"could not confirm {what} within {timeout:.0f} s")
         time.sleep(interval)
+
+
+class StackShape:
+    """The names a stack will have (workers, links), to check a schedule before anything starts."""
+
+    def __init__(self, replicas: int):
+        from ..stack.local import worker_name
+        from ..stack.toxiproxy import PG_LINK, worker_link
+
+        self._workers = [worker_name(i) for i in range(1, replicas + 1)]
+        self.toxiproxy = type("Links", (), {"links": {worker_link(w): None for w in self._workers} | {PG_LINK: None}})()
+
+    def worker_names(self) -> list[str]:
+        return list(self._workers)

@@ -136,8 +136,10 @@ def check_no_invalid_model_ready_gated(ops: list[Op], ctx: CheckContext) -> Inva
 
 def check_readiness_truthful(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     ready = ReadinessIndex(ops)
+    # answers only: a connection cut while a worker is being stopped says nothing about readiness
     bad = [op for op, valid in _chat_ops(ops, ctx)
-           if valid and op.cls in (INVALID_MODEL, DB_UNAVAILABLE, OTHER) and ready.ready_at(op.worker, op.t0, ctx.readiness_max_age_s)]
+           if valid and op.status is not None and op.cls in (INVALID_MODEL, DB_UNAVAILABLE, OTHER)
+           and ready.ready_at(op.worker, op.t0, ctx.readiness_max_age_s)]
     return InvariantResult("readiness_truthful", "a worker whose readiness is 200 serves every valid model",
                            FAIL if bad else PASS, _group(bad, ctx))
 

@@ -22,14 +22,16 @@ class UpstreamBehaviour:
     fail_rate: float = 1.0  # ... to this fraction of requests ...
     fail_models: list[str] = field(default_factory=list)  # ... for these models (empty: all)
     fail_message: str = "upstream failure injected by litellm-chaos"
+    fail_for_ms: float = 0.0  # failures stop by themselves this long after the behaviour is set (0: never)
+    set_at: float = field(default=0.0, compare=False)  # server clock when set (filled in by the server)
 
     @classmethod
     def from_dict(cls, d: dict) -> "UpstreamBehaviour":
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"set_at"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown behaviour fields {sorted(unknown)}; expected some of {sorted(known)}")
-        return cls(**d)
+        return cls(**{k: v for k, v in d.items() if k != "set_at"})
 
 
 KEY = web.AppKey("behaviour", UpstreamBehaviour)
@@ -48,6 +50,8 @@ async def _delay(b: UpstreamBehaviour) -> None:
 
 def _should_fail(b: UpstreamBehaviour, model: str) -> bool:
     if not b.fail_status:
+        return False
+    if b.fail_for_ms and (time.monotonic() - b.set_at) * 1000 > b.fail_for_ms:
         return False
     if b.fail_models and model not in b.fail_models:
         return False
@@ -115,7 +119,9 @@ async def get_behaviour(request: web.Request) -> web.Response:
 
 async def set_behaviour(request: web.Request) -> web.Response:
     try:
-        request.app[KEY] = UpstreamBehaviour.from_dict(await request.json())
+        behaviour = UpstreamBehaviour.from_dict(await request.json())
+        behaviour.set_at = time.monotonic()
+        request.app[KEY] = behaviour
     except (ValueError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response(asdict(request.app[KEY]))
@@ -129,6 +135,8 @@ def build_app(behaviour: UpstreamBehaviour | None = None) -> web.Application:
     app.router.add_post("/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/health", health)
+    # so the upstream can also stand in for a gateway in the harness's own benchmarks
+    app.router.add_get("/health/readiness", health)
     app.router.add_get("/_chaos/behaviour", get_behaviour)
     app.router.add_post("/_chaos/behaviour", set_behaviour)
     return app

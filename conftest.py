@@ -20,7 +20,7 @@ def pytest_addoption(parser):
         help=f"LiteLLM version(s) the stack tests and scenarios run against (default: {', '.join(TESTED_LITELLM_VERSIONS)})",
     )
     group.addoption("--chaos-results", default="chaos-results", metavar="DIR", help="evidence folders go here (default chaos-results)")
-    group.addoption("--chaos-rate", type=float, default=20.0, metavar="R", help="chat requests/s per worker in scenarios (default 20)")
+    group.addoption("--chaos-rate", type=float, default=40.0, metavar="R", help="chat requests/s per worker in scenarios (default 40)")
 
 
 def pytest_configure(config):

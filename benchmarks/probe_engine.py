@@ -90,7 +90,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--trials", type=int, default=20)
     args = parser.parse_args()
-    throughput(args.seconds, workers=5, rate=250)
+    for workers, rate in ((5, 100), (5, 250)):
+        throughput(args.seconds, workers, rate)
     for rate in (20, 40):
         sensitivity(args.trials, rate)
 

@@ -199,7 +199,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION, metavar="VERSION")
     p.add_argument("--litellm-venv", type=Path, metavar="PATH")
     p.add_argument("--replicas", type=_positive_int, default=None, help="LiteLLM replicas (default: the scenario's, else 3)")
-    p.add_argument("--rate", type=float, default=20.0, help="chat requests per second per worker (default 20)")
+    p.add_argument("--rate", type=float, default=40.0, help="chat requests per second per worker (default 40)")
     p.add_argument("--results", type=Path, default=Path("chaos-results"), help="evidence folders go here")
 
 

@@ -10,6 +10,7 @@ Everything lands in the History as invoke + completion, with monotonic times."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from ..oracle.classify import OK, classify, op_type
 
 @dataclass(frozen=True)
 class TrafficConfig:
-    rate_per_worker: float = 20.0  # chat requests per second per worker
+    # chat requests per second per worker: 40 over 3 models probes each pair every 75 ms, so a
+    # 100 ms "Invalid model name" window is caught (benchmarks/probe_engine.py)
+    rate_per_worker: float = 40.0
     readiness_interval_s: float = 0.25
     timeout_s: float = 5.0
     max_in_flight_per_worker: int = 200
+    connections_per_worker: int = 32  # more in flight wait for a connection (and may time out)
 
     def validate(self) -> "TrafficConfig":
         if self.rate_per_worker <= 0:
@@ -80,10 +84,16 @@ class TrafficEngine:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
+        # One small pool per worker: httpcore scans its whole pool on every request, so one big
+        # shared pool costs CPU per request that grows with the number of connections.
+        limits = httpx.Limits(max_connections=self.config.connections_per_worker,
+                              max_keepalive_connections=self.config.connections_per_worker)
         headers = {"Authorization": f"Bearer {self.master_key}"}
-        async with httpx.AsyncClient(timeout=self.config.timeout_s, limits=limits, headers=headers) as client:
-            self._client = client
+        async with contextlib.AsyncExitStack() as clients:
+            self._clients = {
+                w: await clients.enter_async_context(httpx.AsyncClient(timeout=self.config.timeout_s, limits=limits, headers=headers))
+                for w in self.workers
+            }
             self._ready.set()
             tasks = [asyncio.create_task(self._readiness_loop(w)) for w in self.workers]
             tasks += [asyncio.create_task(self._probe_loop(w)) for w in self.workers]
@@ -132,7 +142,7 @@ class TrafficEngine:
         self.history.invoke(op_id, f, worker, t0, model)
         status, body, error, value = None, "", None, None
         try:
-            resp = await self._client.request(method, self.workers[worker] + path, json=json, params=params)
+            resp = await self._clients[worker].request(method, self.workers[worker] + path, json=json, params=params)
             status, body = resp.status_code, resp.text
             if read is not None and status == 200:
                 value = read(resp)

@@ -16,34 +16,33 @@ BASE_STACK = {"replicas": 2}
 INCIDENT_STACK = BASE_STACK | {"allow_requests_on_db_unavailable": True, "worker_env": FAST_RECONNECT}
 
 
+def restart_during(name: str, title: str, fault: dict, heal_delay_s: float, stack: dict) -> Scenario:
+    """worker-1 restarts while `fault` is active; the fault heals `heal_delay_s` after the
+    restarted worker's first readiness 200."""
+    return Scenario(name, title, Schedule(
+        name, steps=[
+            Step("fault", apply=fault),
+            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
+            Step("heal", heal="fault", on="worker_ready", match={"worker": "worker-1"}, delay_s=heal_delay_s, within_s=150),
+        ]), stack=stack)
+
+
 def s1() -> Scenario:
     """The incident: worker-1 restarts while its DB path is down, then the DB comes back."""
-    return Scenario("S1", "worker restart during a DB outage (allow_requests_on_db_unavailable: true)", Schedule(
-        "S1", steps=[
-            Step("outage", apply={"kind": "link_down", "link": "worker-1"}),
-            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
-            Step("heal", heal="outage", on="worker_ready", match={"worker": "worker-1"}, delay_s=5),
-        ]), stack=INCIDENT_STACK)
+    return restart_during("S1", "worker restart during a DB outage (allow_requests_on_db_unavailable: true)",
+                          {"kind": "link_down", "link": "worker-1"}, 5, INCIDENT_STACK)
 
 
 def s2() -> Scenario:
     """store_model_in_db only in the DB's general settings; the settings read fails at start."""
-    return Scenario("S2", "store_model_in_db only in the DB, settings read fails at start", Schedule(
-        "S2", steps=[
-            Step("outage", apply={"kind": "link_down", "link": "worker-1"}),
-            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
-            Step("heal", heal="outage", on="worker_ready", match={"worker": "worker-1"}, delay_s=3),
-        ]), stack=INCIDENT_STACK | {"store_model_in_db_source": "db"})
+    return restart_during("S2", "store_model_in_db only in the DB, settings read fails at start",
+                          {"kind": "link_down", "link": "worker-1"}, 3, INCIDENT_STACK | {"store_model_in_db_source": "db"})
 
 
 def s3() -> Scenario:
     """Connect and SELECT 1 fine, but the first model query hangs (the model table is locked)."""
-    return Scenario("S3", "first model query hangs (table lock) during a restart", Schedule(
-        "S3", steps=[
-            Step("lock", apply={"kind": "pg_lock_table"}),
-            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
-            Step("release", heal="lock", on="worker_ready", match={"worker": "worker-1"}, delay_s=5, within_s=150),
-        ]), stack=INCIDENT_STACK)
+    return restart_during("S3", "first model query hangs (table lock) during a restart",
+                          {"kind": "pg_lock_table"}, 5, INCIDENT_STACK)
 
 
 def s4() -> Scenario:
@@ -67,12 +66,8 @@ def s5() -> Scenario:
 
 def s6() -> Scenario:
     """HAProxy marks the backend down (maint), then up, while one worker restarts."""
-    return Scenario("S6", "HAProxy backend maint while a worker restarts", Schedule(
-        "S6", steps=[
-            Step("maint", apply={"kind": "haproxy_server", "state": "maint"}),
-            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
-            Step("ready", heal="maint", on="worker_ready", match={"worker": "worker-1"}, delay_s=5),
-        ]), stack=INCIDENT_STACK)
+    return restart_during("S6", "HAProxy backend maint while a worker restarts",
+                          {"kind": "haproxy_server", "state": "maint"}, 5, INCIDENT_STACK)
 
 
 def s7() -> Scenario:

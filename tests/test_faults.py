@@ -66,23 +66,13 @@ def test_latency_toxic(stack):
     assert _query_via(stack, port) < 0.4
 
 
-def test_timeout_toxic_is_a_black_hole(stack):
+@pytest.mark.parametrize("toxic", ["timeout", "reset_peer"])  # black hole; connection reset
+def test_connection_breaking_toxics(stack, toxic):
     port = _worker_link_port(stack)
-    fault = _applied(stack, {"kind": "toxic", "link": "worker-1", "type": "timeout", "attributes": {"timeout": 0}})
+    fault = _applied(stack, {"kind": "toxic", "link": "worker-1", "type": toxic, "attributes": {"timeout": 0}})
     try:
         with pytest.raises(psycopg.OperationalError):
             _query_via(stack, port, timeout=2)
-    finally:
-        fault.heal()
-    assert _query_via(stack, port) < 3
-
-
-def test_reset_peer_toxic(stack):
-    port = _worker_link_port(stack)
-    fault = _applied(stack, {"kind": "toxic", "link": "worker-1", "type": "reset_peer", "attributes": {"timeout": 0}})
-    try:
-        with pytest.raises(psycopg.OperationalError):
-            _query_via(stack, port)
     finally:
         fault.heal()
     assert _query_via(stack, port) < 3
@@ -99,21 +89,12 @@ def test_flap_toggles_the_link(stack):
     assert _query_via(stack, _worker_link_port(stack)) < 3
 
 
-def test_haproxy_maint_and_ready(stack):
-    fault = _applied(stack, {"kind": "haproxy_server", "state": "maint"})
+@pytest.mark.parametrize("spec", [{"kind": "haproxy_server", "state": "maint"}, {"kind": "haproxy_stop"}])
+def test_haproxy_faults(stack, spec):
+    fault = _applied(stack, spec)
     try:
-        assert stack.haproxy.server_status().startswith("MAINT")
-        with pytest.raises(psycopg.OperationalError):
-            _query_via(stack, stack.haproxy.port)
-    finally:
-        fault.heal()
-    assert stack.haproxy.wait_server_status("UP", 10)
-    assert _query_via(stack, stack.haproxy.port) < 3
-
-
-def test_haproxy_stop_and_start(stack):
-    fault = _applied(stack, {"kind": "haproxy_stop"})
-    try:
+        if spec["kind"] == "haproxy_server":
+            assert stack.haproxy.server_status().startswith("MAINT")
         with pytest.raises(psycopg.OperationalError):
             _query_via(stack, stack.haproxy.port)
     finally:

@@ -72,14 +72,3 @@ class History:
             self._file.close()
             self._file = None
 
-
-def load(path: Path) -> list[Op]:
-    """Completions of a history.jsonl (invoke records are skipped)."""
-    ops = []
-    for line in Path(path).read_text().splitlines():
-        rec = json.loads(line)
-        if rec["type"] == "invoke":
-            continue
-        rec.pop("latency_ms", None)
-        ops.append(Op(**rec))
-    return ops

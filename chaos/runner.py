@@ -62,7 +62,6 @@ class Run:
         self.stack_config = stack_config
         self.evidence: Path | None = None
         self.stack: LocalStack | None = None
-        self.keep_stack = False
 
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
@@ -84,8 +83,7 @@ class Run:
                 verdict.evidence = str(self.evidence)
                 verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
                 (self.evidence / "verdict.json").write_text(self.stack.redact(json.dumps(verdict.to_json(), indent=2, default=str)))
-            if not self.keep_stack:
-                self.stack.close(failed=verdict is None or verdict.status != "pass")
+            self.stack.close(failed=verdict is None or verdict.status != "pass")
         return verdict
 
     # --------------------------------------------------------------------------------
@@ -119,7 +117,7 @@ class Run:
             self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bound:.0f} s)")
             time.sleep(recovery)
             end_t = time.monotonic()
-            engine._probing.clear()
+            engine.pause_probes()
             time.sleep(0.2)
             final = [engine.call(engine.chat(w, m)) for w in workers for m in stack.config.models]
             db_models = self._db_models()

@@ -11,7 +11,7 @@ Steps run in order. A step fires at `at` seconds after the schedule started, or 
 `on` (with `match`) after the previous step fired, plus `delay_s`; with neither, right after the
 previous step. Event triggers: worker_spawned, worker_ready (first readiness 200 of a spawn),
 model_query_seen (the first statement on the model table in PostgreSQL's log), management_returned
-(a /model/new step completed), or any event kind of the log. Actions: `apply` a fault, `heal` an
+(a /model/new step completed), or another event of the log (OTHER_EVENTS). Actions: `apply` a fault, `heal` an
 earlier step's fault, `create_models` ({"worker", "count", "prefix", "parallel"}). Every schedule
 ends with heal-all and a recovery window of `recovery_s`."""
 
@@ -24,6 +24,9 @@ from pathlib import Path
 from .errors import UsageError
 
 EVENT_TRIGGERS = ("worker_spawned", "worker_ready", "model_query_seen", "management_returned")
+# other events of the log a step may wait for
+OTHER_EVENTS = ("worker_exited", "worker_backoff", "worker_restarted", "worker_stopped", "worker_killed",
+                "worker_paused", "worker_resumed", "fault_applied", "fault_healed", "link_flap_down", "link_flap_up")
 
 
 @dataclass
@@ -37,10 +40,6 @@ class Step:
     match: dict = field(default_factory=dict)
     delay_s: float = 0.0
     within_s: float = 120.0  # an event trigger not seen by then aborts the run
-
-    @property
-    def action(self) -> str:
-        return "apply" if self.apply is not None else "heal" if self.heal is not None else "create_models"
 
 
 @dataclass
@@ -107,6 +106,8 @@ class Schedule:
                 value = getattr(step, name)
                 if value is not None and (not isinstance(value, (int, float)) or value < 0):
                     raise UsageError(f"{where}: {name}={value!r} must be a non-negative number of seconds")
+            if step.on is not None and step.on not in EVENT_TRIGGERS + OTHER_EVENTS:
+                raise UsageError(f"{where}: unknown event {step.on!r}; expected one of: {', '.join(EVENT_TRIGGERS + OTHER_EVENTS)}")
             if step.at is not None and step.on is not None:
                 raise UsageError(f"{where}: give `at` or `on`, not both")
             if step.id in ids:

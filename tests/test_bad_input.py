@@ -113,3 +113,10 @@ def test_bad_schedule_file_starts_nothing(tmp_path, schedule, needles):
     out = run_cli("replay", str(path), "--replicas", "2", timeout=120)
     _one_line_error(out, *needles)
     assert snapshot() == before
+
+
+def test_unknown_trigger_event_is_named(tmp_path):
+    path = tmp_path / "schedule.json"
+    path.write_text('{"steps": [{"id": "a", "apply": {"kind": "link_down"}, "on": "full_moon"}]}')
+    out = run_cli("replay", str(path))
+    _one_line_error(out, "'full_moon'", "worker_ready")

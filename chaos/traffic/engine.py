@@ -58,13 +58,16 @@ class TrafficEngine:
         self._ready = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
-    def start(self, probe: bool = True) -> "TrafficEngine":
-        if probe:
-            self._probing.set()
+    def start(self) -> "TrafficEngine":
+        self._probing.set()
         self._thread = threading.Thread(target=self._run_loop, name="chaos-traffic", daemon=True)
         self._thread.start()
         self._ready.wait(10)
         return self
+
+    def pause_probes(self) -> None:
+        """Stop sending chat probes (readiness polls and management calls go on)."""
+        self._probing.clear()
 
     def stop(self) -> None:
         if self._loop and self._stopping:

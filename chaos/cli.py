@@ -196,7 +196,8 @@ def cmd_smoke(args) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION, metavar="VERSION")
+    p.add_argument("--litellm", metavar="VERSION",
+                   help=f"LiteLLM version (default: the issue's for reproduce, else {DEFAULT_LITELLM_VERSION})")
     p.add_argument("--litellm-venv", type=Path, metavar="PATH")
     p.add_argument("--replicas", type=_positive_int, default=None, help="LiteLLM replicas (default: the scenario's, else 3)")
     p.add_argument("--rate", type=float, default=40.0, help="chat requests per second per worker (default 40)")
@@ -220,7 +221,11 @@ def _run_scenario(scenario, args) -> int:
 def cmd_run(args) -> int:
     from . import scenarios
 
-    return _run_scenario(scenarios.get(args.scenario), args)
+    scenario = scenarios.get(args.scenario)
+    if args.litellm is None:
+        issue = scenarios.ISSUES.get(args.scenario) if args.command == "reproduce" else None
+        args.litellm = issue[1] if issue else DEFAULT_LITELLM_VERSION
+    return _run_scenario(scenario, args)
 
 
 def cmd_replay(args) -> int:
@@ -229,6 +234,7 @@ def cmd_replay(args) -> int:
     from .schedule import Schedule
 
     schedule = Schedule.load(args.file)
+    args.litellm = args.litellm or DEFAULT_LITELLM_VERSION
     return _run_scenario(Scenario(schedule.name, f"replay of {args.file}", schedule, stack=INCIDENT_STACK), args)
 
 

@@ -98,11 +98,12 @@ def s9() -> Scenario:
 
 
 SCENARIOS = {f.__name__.upper(): f for f in (s1, s2, s3, s4, s5, s6, s7, s8, s9)}
-ISSUES = {"26237": "S1"}
+# issue -> (scenario, the LiteLLM version it was reported against)
+ISSUES = {"26237": ("S1", "1.82.3")}
 
 
 def get(name: str) -> Scenario:
-    key = ISSUES.get(name, name).upper()
+    key = ISSUES[name][0] if name in ISSUES else name.upper()
     if key not in SCENARIOS:
         raise UsageError(f"unknown scenario {name!r}; expected one of: {', '.join(SCENARIOS)} (or issue 26237)")
     return SCENARIOS[key]()

@@ -15,12 +15,18 @@ from .expectations import known_failure
 pytestmark = pytest.mark.chaos
 
 
+@pytest.fixture
+def verdict(scenario_name, litellm_version, chaos_verdicts):
+    """The scenario's verdict; an aborted run raises here, in setup, so pytest reports an error."""
+    return chaos_verdicts(scenario_name, litellm_version)
+
+
 @pytest.mark.parametrize("invariant", list(CHECKERS))
 @pytest.mark.parametrize("scenario_name", list(scenarios.SCENARIOS))
-def test_invariant(scenario_name, invariant, litellm_version, chaos_verdicts, request, record_property):
-    if scenarios.get(scenario_name).checks and invariant not in scenarios.get(scenario_name).checks:
+def test_invariant(scenario_name, invariant, litellm_version, verdict, request, record_property):
+    checks = scenarios.get(scenario_name).checks
+    if checks and invariant not in checks:
         pytest.skip(f"{scenario_name} does not check {invariant}")
-    verdict = chaos_verdicts(scenario_name, litellm_version)
     record_property("evidence", verdict.evidence)
     record_property("verdict", verdict.status)
     record_property("litellm_version", verdict.stack.get("litellm_version"))

@@ -15,7 +15,7 @@ from . import doctor, registry, teardown
 from .errors import ChaosError, RunNotFound, StackStartError, UsageError
 from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
 from .stack.config import DEFAULT_MODELS
-from .versions import DEFAULT_LITELLM_VERSION
+from .versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -241,7 +241,7 @@ def cmd_replay(args) -> int:
 def cmd_env(args) -> int:
     from .litellm_env import ensure_env
 
-    for version in args.litellm or [DEFAULT_LITELLM_VERSION]:
+    for version in args.litellm or TESTED_LITELLM_VERSIONS:
         env = ensure_env(version)
         if not args.quiet:
             print(f"LiteLLM {env.version}: {env.root} (prisma {env.prisma_client_version}, proxy-extras {env.proxy_extras_version})")
@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("env", help="build the cached LiteLLM environment(s)")
+    p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")
     p.add_argument("--litellm", action="append", metavar="VERSION")
     p.add_argument("--quiet", action="store_true", help="print only what is being built")
     p.set_defaults(func=cmd_env)

@@ -142,6 +142,14 @@ def test_read_after_create_both_directions():
     assert {v.worker for v in r.violations} == {"w1", "w2"}  # w1: read-back miss; w2: too late
 
 
+def test_a_create_that_never_returns_200_fails_read_after_create():
+    h = H()
+    h.healthy(0, 70)
+    h.add(10.0, "model_new", "w1", "new", error="ReadTimeout")
+    r = results(h, ctx())["read_after_create"]
+    assert r.status == FAIL and r.violations[0].first["cls"] == "timeout"
+
+
 def test_invalid_model_for_a_model_before_it_exists_is_not_a_violation():
     h = H()
     h.healthy(0, 70)

@@ -177,13 +177,15 @@ def check_recovery(ops: list[Op], ctx: CheckContext) -> InvariantResult:
 
 
 def check_read_after_create(ops: list[Op], ctx: CheckContext) -> InvariantResult:
-    created = [op for op in ops if op.f == "model_new" and op.cls == OK]
+    creates = [op for op in ops if op.f == "model_new"]
+    created = [op for op in creates if op.cls == OK]
     name = "read_after_create"
     desc = (f"after /model/new returns 200, /model/info on the same worker shows it at once and every worker "
             f"serves it within {ctx.propagation_bound_s:.0f} s")
-    if not created:
+    if not creates:
         return InvariantResult(name, desc, NOT_CHECKED, note="no /model/new in this run")
-    bad: list[Op] = []
+    # a create that never returned 200 (error or timeout) is a failed create for the client
+    bad: list[Op] = [op for op in creates if op.cls != OK]
     infos = [op for op in ops if op.f == "model_info"]
     for new in created:
         reads = [op for op in infos if op.worker == new.worker and op.model == new.model and op.t0 >= new.t]

@@ -19,6 +19,7 @@ import httpx
 
 from ..errors import UsageError
 from ..history import History, Op
+from ..stack.seed import model_params
 from ..oracle.classify import OK, classify, op_type
 
 
@@ -28,7 +29,8 @@ class TrafficConfig:
     # 100 ms "Invalid model name" window is caught (benchmarks/probe_engine.py)
     rate_per_worker: float = 40.0
     readiness_interval_s: float = 0.25
-    timeout_s: float = 5.0
+    timeout_s: float = 5.0  # chat probes and readiness
+    management_timeout_s: float = 30.0  # /model/new and reads: slower by nature, and clients wait longer
     max_in_flight_per_worker: int = 200
     connections_per_worker: int = 32  # more in flight wait for a connection (and may time out)
 
@@ -139,13 +141,14 @@ class TrafficEngine:
 
     # ------------------------------------------------------------ operations
     async def _request(self, f: str, worker: str, method: str, path: str, *, model: str | None = None,
-                       json: dict | None = None, params: dict | None = None, read=None) -> Op:
+                       json: dict | None = None, params: dict | None = None, read=None, timeout: float | None = None) -> Op:
         op_id = self.history.next_id()
         t0 = time.monotonic()
         self.history.invoke(op_id, f, worker, t0, model)
         status, body, error, value = None, "", None, None
         try:
-            resp = await self._clients[worker].request(method, self.workers[worker] + path, json=json, params=params)
+            resp = await self._clients[worker].request(method, self.workers[worker] + path, json=json, params=params,
+                                                       timeout=timeout or self.config.timeout_s)
             status, body = resp.status_code, resp.text
             if read is not None and status == 200:
                 value = read(resp)
@@ -169,10 +172,8 @@ class TrafficEngine:
         )
 
     async def model_new(self, worker: str, model: str, upstream_url: str) -> Op:
-        from ..stack.seed import model_params
-
         return await self._request("model_new", worker, "POST", "/model/new", model=model,
-                                   json=model_params(model, upstream_url))
+                                   json=model_params(model, upstream_url), timeout=self.config.management_timeout_s)
 
     async def model_info(self, worker: str, model: str) -> Op:
         """Does /model/info on this worker list `model`? (value: True/False)"""
@@ -180,10 +181,11 @@ class TrafficEngine:
         def found(resp):
             return any(m.get("model_name") == model for m in resp.json().get("data", []))
 
-        return await self._request("model_info", worker, "GET", "/model/info", model=model, read=found)
+        return await self._request("model_info", worker, "GET", "/model/info", model=model, read=found,
+                                   timeout=self.config.management_timeout_s)
 
     async def list_models(self, worker: str) -> Op:
-        return await self._request("models", worker, "GET", "/v1/models",
+        return await self._request("models", worker, "GET", "/v1/models", timeout=self.config.management_timeout_s,
                                    read=lambda r: sorted(m["id"] for m in r.json().get("data", [])))
 
     def call(self, coro, timeout: float = 60):

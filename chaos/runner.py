@@ -242,7 +242,8 @@ def wait_model_query(log_path: Path, offset: int, timeout: float) -> bool:
         except OSError:
             chunk = b""
         complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written is read next time
-        if any(b"statement:" in line and needle in line for line in complete.splitlines()):
+        # simple protocol: "LOG:  statement: ..."; extended (Prisma's driver): "LOG:  execute <name>: ..."
+        if any(needle in line and (b"LOG:  statement:" in line or b"LOG:  execute" in line) for line in complete.splitlines()):
             return True
         offset += len(complete)
         time.sleep(0.01)

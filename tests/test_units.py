@@ -95,3 +95,19 @@ def test_process_identity_uses_start_time():
     assert is_same_process(me, ticks)
     assert not is_same_process(me, ticks + 1)
     assert proc_start_ticks(2**22 + 12345) is None
+
+
+def test_model_query_trigger_reads_postgres_statement_log(tmp_path):
+    from chaos.runner import wait_model_query
+
+    log = tmp_path / "postgres.log"
+    log.write_text(
+        '2026-11-22 03:24:08.949 UTC [27575] LOG:  statement: CREATE TABLE IF NOT EXISTS "LiteLLM_ProxyModelTable" (\n'
+        '2026-11-22 03:24:30.000 UTC [27780] LOG:  execute <unnamed>: SELECT 1\n'
+    )
+    offset = log.stat().st_size
+    assert wait_model_query(log, 0, 1) is True  # the schema job's statement, before the offset
+    assert wait_model_query(log, offset, 0.3) is False  # nothing on the model table after it
+    with open(log, "a") as f:
+        f.write('2026-11-22 03:24:30.948 UTC [27780] LOG:  execute <unnamed>: SELECT "public"."LiteLLM_ProxyModelTable"."model_id"\n')
+    assert wait_model_query(log, offset, 1) is True

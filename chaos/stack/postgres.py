@@ -51,6 +51,7 @@ class PostgresCluster:
                 # every statement in the log: the "first model query seen" trigger reads it
                 "-c", "log_statement=all",
                 "-c", "log_line_prefix=%m [%p] ",
+                "-c", "log_parameter_max_length=0",  # bind values (model params JSON) would bloat the log
             ],
             log_dir / "postgres.log",
             env=dict(os.environ),

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import doctor, registry, teardown
-from .errors import ChaosError, RunNotFound, StackStartError, UsageError
+from .errors import ChaosError, RunNotFound, UsageError
 from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
 from .stack.config import DEFAULT_MODELS
 from .versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS

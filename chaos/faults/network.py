@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 
 from ..errors import UsageError

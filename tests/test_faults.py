@@ -143,3 +143,11 @@ def test_fault_validation_names_the_bad_value(stack):
         make_fault({"kind": "worker_kill", "worker": "worker-7"}, stack)
     with pytest.raises(UsageError, match="'nope'"):
         make_fault({"kind": "toxic", "link": "worker-1", "type": "nope"}, stack)
+
+
+def test_model_query_trigger_sees_the_workers_model_reload(stack):
+    from chaos.runner import wait_model_query
+
+    log = stack.log_dir / "postgres.log"
+    # the worker reloads its models from the DB every reload interval (5 s here)
+    assert wait_model_query(log, log.stat().st_size, 4 * stack.reload_interval_s)

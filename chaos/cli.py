@@ -97,6 +97,7 @@ def cmd_up(args) -> int:
 
 def _detach(args, config: StackConfig) -> int:
     """Run `chaos up` in the background and return once its stack is ready."""
+    config.validate()  # bad input fails here, before a background harness exists
     argv = [a for a in sys.argv[1:] if a != "--detach"]
     from .paths import state_dir
 

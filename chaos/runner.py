@@ -87,12 +87,13 @@ class Run:
         return verdict
 
     # --------------------------------------------------------------------------------
-    def bounds(self) -> float:
+    def bound_s(self) -> float:
+        """The recovery and propagation bound: a number of reload intervals, never below min_bound_s."""
         return max(self.scenario.recovery_reloads * self.stack.reload_interval_s, self.scenario.min_bound_s)
 
     def _run_traffic_and_schedule(self) -> Verdict:
         stack, schedule = self.stack, self.scenario.schedule
-        bound = self.bounds()
+        bound = self.bound_s()
         history = History(self.evidence / "history.jsonl")
         workers = {w.name: w.url for w in stack.workers()}
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config).start()

@@ -80,6 +80,16 @@ class LiteLLMWorker:
         self.consecutive_crashes = 0
         self.restart_due = 0.0  # monotonic time of the pending restart, in BACKOFF
 
+    def schedule_restart(self, policy, events) -> None:
+        """After an exit that was not on purpose: restart after the policy's backoff. A worker
+        that stayed up policy.reset_after_s starts the crash count afresh."""
+        uptime = time.monotonic() - self.spawned_at
+        self.consecutive_crashes = 1 if uptime >= policy.reset_after_s else self.consecutive_crashes + 1
+        delay = policy.backoff(self.consecutive_crashes)
+        self.restart_due = time.monotonic() + delay
+        self.state = WorkerState.BACKOFF
+        events.record("worker_backoff", worker=self.name, delay_s=delay, consecutive_crashes=self.consecutive_crashes)
+
     def spawn(self) -> None:
         self.process.start()
         self.spawns += 1

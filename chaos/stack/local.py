@@ -264,11 +264,7 @@ class LocalStack(Stack):
     def _after_exit(self, worker: LiteLLMWorker, stay_stopped: bool) -> None:
         if not stay_stopped and self.config.restart_policy.enabled:
             with self._lock:
-                worker.consecutive_crashes += 1
-                delay = self.config.restart_policy.backoff(worker.consecutive_crashes)
-                worker.restart_due = time.monotonic() + delay
-                worker.state = WorkerState.BACKOFF
-                self.events.record("worker_backoff", worker=worker.name, delay_s=delay, consecutive_crashes=worker.consecutive_crashes)
+                worker.schedule_restart(self.config.restart_policy, self.events)
         self.save_state()
 
     def pause_worker(self, name: str) -> None:

@@ -87,9 +87,5 @@ class Supervisor(threading.Thread):
         if not self.policy.enabled:
             worker.state = WorkerState.CRASHED
         else:
-            worker.consecutive_crashes = 1 if uptime >= self.policy.reset_after_s else worker.consecutive_crashes + 1
-            delay = self.policy.backoff(worker.consecutive_crashes)
-            worker.restart_due = time.monotonic() + delay
-            worker.state = WorkerState.BACKOFF
-            self.events.record("worker_backoff", worker=worker.name, delay_s=delay, consecutive_crashes=worker.consecutive_crashes)
+            worker.schedule_restart(self.policy, self.events)
         self.on_change()

@@ -4,6 +4,7 @@ Chaos scenarios (marker `chaos`) are slow and run only when asked: `pytest -m ch
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ def pytest_addoption(parser):
     )
     group.addoption("--chaos-results", default="chaos-results", metavar="DIR", help="evidence folders go here (default chaos-results)")
     group.addoption("--chaos-rate", type=float, default=40.0, metavar="R", help="chat requests/s per worker in scenarios (default 40)")
+    group.addoption("--chaos-keep-stack", action="store_true",
+                    help="leave the stack of a failing scenario up for investigation (prints how to reach it and tear it down)")
 
 
 def pytest_configure(config):
@@ -49,8 +52,9 @@ class ScenarioAborted(Exception):
 
 
 @pytest.fixture(scope="session")
-def chaos_verdicts(request):
-    """Runs each (scenario, LiteLLM version) once per session and hands out its verdict."""
+def chaos_runs(request):
+    """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
+    (its verdict, evidence folder and console verdict block)."""
     from chaos import scenarios
     from chaos.runner import Run
     from chaos.stack import StackConfig
@@ -59,15 +63,20 @@ def chaos_verdicts(request):
     cache = {}
     results = Path(request.config.getoption("--chaos-results"))
     rate = request.config.getoption("--chaos-rate")
+    keep_stack = request.config.getoption("--chaos-keep-stack")
 
     def get(name: str, version: str):
         if (name, version) not in cache:
             scenario = scenarios.get(name)
-            config = StackConfig(**({"litellm_version": version} | scenario.stack))
-            cache[(name, version)] = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results).execute()
-        verdict = cache[(name, version)]
-        if verdict.status == "aborted":
-            raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {verdict.reason}; evidence: {verdict.evidence}")
-        return verdict
+            config = StackConfig.from_fields({"litellm_version": version} | scenario.stack, f"scenario {name}")
+            run = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results, keep_stack=keep_stack)
+            run.execute()
+            if run.kept_stack:  # shown at once, not only in a failure report
+                print("\n" + run.stack.inspection_hint(), file=sys.stderr, flush=True)
+            cache[(name, version)] = run
+        run = cache[(name, version)]
+        if run.verdict.status == "aborted":
+            raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {run.verdict.reason}\n{run.verdict_block}")
+        return run
 
     return get

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import doctor, registry, teardown
 from .errors import ChaosError, RunNotFound, UsageError
+from .progress import Progress
 from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
 from .stack.config import DEFAULT_MODELS
 from .versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS
@@ -213,9 +214,10 @@ def _run_scenario(scenario, args) -> int:
     if args.replicas is not None:
         fields["replicas"] = args.replicas
     traffic = TrafficConfig(rate_per_worker=args.rate)
-    verdict = Run(scenario, StackConfig(**fields), traffic, args.results).execute()
-    print(verdict.summary())
-    print(f"replay: chaos replay {verdict.evidence}/schedule.json --litellm {args.litellm}")
+    run = Run(scenario, StackConfig.from_fields(fields, f"scenario {scenario.name}"), traffic, args.results,
+              progress=Progress.for_terminal(scenario.name))
+    verdict = run.execute()
+    print(run.verdict_block)
     return verdict.exit_code
 
 
@@ -236,7 +238,25 @@ def cmd_replay(args) -> int:
 
     schedule = Schedule.load(args.file)
     args.litellm = args.litellm or DEFAULT_LITELLM_VERSION
-    return _run_scenario(Scenario(schedule.name, f"replay of {args.file}", schedule, stack=INCIDENT_STACK), args)
+    # the stack it ran on (recorded since schedules carry it), else the incident's
+    stack = schedule.stack or INCIDENT_STACK
+    return _run_scenario(Scenario(schedule.name, f"replay of {args.file}", schedule, stack=stack), args)
+
+
+def cmd_report(args) -> int:
+    from .report.evidence import load_evidence
+    from .report.html import render_compare, render_report
+    from .report.summary import verdict_block
+
+    if args.compare:
+        out = render_compare(args.dir, args.compare, args.out)
+        print(f"comparison: {out}")
+        return 0
+    if args.out:
+        raise UsageError("chaos report: --out goes with --compare (a run's report is written into its folder)")
+    render_report(args.dir)
+    print(verdict_block(load_evidence(args.dir)))  # re-read: now it names the report
+    return 0
 
 
 def cmd_env(args) -> int:
@@ -290,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     _add_run_options(p)
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("report", help="(re-)render timeline.png and report.html of an evidence folder")
+    p.add_argument("dir", type=Path, metavar="DIR", help="an evidence folder, e.g. chaos-results/S1/latest")
+    p.add_argument("--compare", type=Path, metavar="DIR_B", help="put this second run beside DIR (e.g. another LiteLLM version)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="with --compare: where to write the page (default: in DIR)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")
     p.add_argument("--litellm", action="append", metavar="VERSION")

@@ -15,8 +15,15 @@ class EventLog:
         self._cond = threading.Condition()
         self._path = path
 
-    def record(self, kind: str, **fields) -> dict:
-        event = {"t": time.monotonic(), "wall": time.time(), "kind": kind, **fields}
+    def record(self, kind: str, *, wall: float | None = None, t: float | None = None, **fields) -> dict:
+        """Record an event now, or when it happened earlier: at `wall` (time.time(), e.g. read from
+        a log) or at monotonic `t`."""
+        now_t, now_wall = time.monotonic(), time.time()
+        if wall is not None:
+            t = now_t - (now_wall - wall)
+        elif t is not None:
+            wall = now_wall - (now_t - t)
+        event = {"t": now_t if t is None else t, "wall": now_wall if wall is None else wall, "kind": kind, **fields}
         with self._cond:
             self._events.append(event)
             if self._path is not None:

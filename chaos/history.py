@@ -45,6 +45,7 @@ class History:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._file = open(path, "a") if path else None
+        self.invalid_model_by_worker: dict[str, int] = {}  # live counts for the progress line
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -59,6 +60,8 @@ class History:
     def complete(self, op: Op) -> Op:
         with self._lock:
             self.ops.append(op)
+            if op.cls == "invalid_model":
+                self.invalid_model_by_worker[op.worker] = self.invalid_model_by_worker.get(op.worker, 0) + 1
         if self._file:
             self._write(op.to_json())
         return op

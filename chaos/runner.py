@@ -7,24 +7,25 @@ pair must succeed, else the run is "aborted: baseline not met"); the schedule's 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets
-import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import psycopg
 
 from .errors import ChaosError, UsageError
 from .faults import Fault, FaultError, StackShape, make_fault
-from .faults.database import MODEL_TABLE
 from .history import History
+from .progress import Progress
 from .oracle.checkers import CheckContext, check_all
 from .oracle.classify import INVALID_MODEL, OK
 from .oracle.verdict import ABORTED, Verdict, counts_of, verdict_of
 from .schedule import Schedule, Step
 from .stack import LocalStack, StackConfig
+from .stack.model_reads import MODEL_TABLE
 from .traffic import TrafficConfig, TrafficEngine
 
 
@@ -52,39 +53,75 @@ def evidence_dir(results: Path, scenario: str) -> Path:
 
 class Run:
     def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
-                 results: Path = Path("chaos-results"), log=None):
+                 results: Path = Path("chaos-results"), *, progress: Progress | None = None, keep_stack: bool = False):
         scenario.schedule.validate(scenario.name)
         check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
         self.scenario = scenario
         self.traffic_config = traffic.validate()
-        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.progress = progress or Progress(scenario.name)  # default: no progress line, log lines to stderr
+        self.log = self.progress.log
         self.results = results
         self.stack_config = stack_config
+        self.keep_stack = keep_stack  # a failing run leaves its stack up for a person to look at
         self.evidence: Path | None = None
         self.stack: LocalStack | None = None
+        self.kept_stack = False
+        self.verdict: Verdict | None = None
 
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
-        self.scenario.schedule.save(self.evidence / "schedule.json")
+        stack_fields = self.scenario.stack | {"replicas": self.stack_config.replicas}
+        replace(self.scenario.schedule, stack=stack_fields).save(self.evidence / "schedule.json")
         config = replace(self.stack_config, evidence_dir=self.evidence, keep_logs="always")
         self.stack = LocalStack(config, log=self.log)
         verdict = None
         t_start = time.monotonic()
-        try:
-            self.log(f"[{self.scenario.name}] starting the stack (LiteLLM {config.litellm_version}, {config.replicas} replicas)")
-            self.stack.start()
-            verdict = self._run_traffic_and_schedule()
-        except ChaosError as exc:
-            verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"harness error: {exc}")
-        finally:
-            if verdict is not None:
-                verdict.stack = self.stack.describe()
-                verdict.seed = self.scenario.schedule.seed
-                verdict.evidence = str(self.evidence)
-                verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
-                (self.evidence / "verdict.json").write_text(self.stack.redact(json.dumps(verdict.to_json(), indent=2, default=str)))
-            self.stack.close(failed=verdict is None or verdict.status != "pass")
+        with self.progress:
+            try:
+                self.log(f"[{self.scenario.name}] starting the stack (LiteLLM {config.litellm_version}, {config.replicas} replicas)")
+                self.stack.start()
+                verdict = self._run_traffic_and_schedule()
+            except ChaosError as exc:
+                verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"harness error: {exc}")
+            finally:
+                failed = verdict is None or verdict.status != "pass"
+                if verdict is not None:
+                    verdict.stack = self.stack.describe()
+                    verdict.seed = self.scenario.schedule.seed
+                    verdict.evidence = str(self.evidence)
+                    verdict.traffic = asdict(self.traffic_config)
+                    verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
+                    (self.evidence / "verdict.json").write_text(self.stack.redact(json.dumps(verdict.to_json(), indent=2, default=str)))
+                if failed and self.keep_stack and verdict is not None and self.stack.status == "ready":
+                    self.stack.keep_for_inspection()
+                    self.kept_stack = True
+                else:
+                    self.progress.set_phase("teardown")
+                    self.stack.close(failed=failed)
+            self.progress.set_phase("report")
+            self._render_report()
+        self.verdict = verdict
         return verdict
+
+    def _render_report(self) -> None:
+        """timeline.png and report.html; a renderer bug must not hide the verdict."""
+        from .report.html import render_report
+
+        try:
+            render_report(self.evidence)
+        except Exception as exc:  # noqa: BLE001 - reported in one line, the verdict stands
+            self.log(f"[{self.scenario.name}] could not render the report: {type(exc).__name__}: {exc}")
+
+    @functools.cached_property
+    def verdict_block(self) -> str:
+        """The console summary of the finished run, read back from its evidence folder."""
+        from .report.evidence import load_evidence
+        from .report.summary import verdict_block
+
+        text = verdict_block(load_evidence(self.evidence))
+        if self.kept_stack:
+            text += "\n" + self.stack.inspection_hint()
+        return text
 
     # --------------------------------------------------------------------------------
     def bound_s(self) -> float:
@@ -97,6 +134,8 @@ class Run:
         history = History(self.evidence / "history.jsonl")
         workers = {w.name: w.url for w in stack.workers()}
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config).start()
+        self.progress.watch(lambda: engine.sent, lambda: history.invalid_model_by_worker)
+        self.progress.set_phase("baseline")
         try:
             t_base = time.monotonic()
             time.sleep(schedule.baseline_s)
@@ -106,6 +145,7 @@ class Run:
                                counts=counts_of(history.ops))
             stack.events.record("baseline_met", window_s=schedule.baseline_s)
             self.log(f"[{self.scenario.name}] baseline met; running {len(schedule.steps)} step(s)")
+            self.progress.set_phase("faults")
             applied: dict[str, Fault] = {}
             try:
                 self._steps(schedule, engine, applied)
@@ -116,8 +156,10 @@ class Run:
                 stack.events.record("heal_all")
             recovery = max(schedule.recovery_s, bound + 2)
             self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bound:.0f} s)")
+            self.progress.set_phase("recovery")
             time.sleep(recovery)
             end_t = time.monotonic()
+            self.progress.set_phase("checking")
             engine.pause_probes()
             time.sleep(0.2)
             final = [engine.call(engine.chat(w, m)) for w in workers for m in stack.config.models]
@@ -125,6 +167,8 @@ class Run:
         finally:
             engine.stop()
             history.close()
+            for worker, since, until in engine.stalls:
+                stack.events.record("probe_stall", t=since, worker=worker, seconds=round(until - since, 3))
         ctx = CheckContext(
             workers=list(workers), models=list(stack.config.models), events=stack.events.events(), heal_t=heal_t,
             end_t=end_t, recovery_bound_s=bound, propagation_bound_s=bound, final_db_models=db_models,
@@ -132,16 +176,16 @@ class Run:
         )
         verdict = verdict_of(self.scenario.name, check_all(history.ops, ctx, self.scenario.checks), history.ops)
         verdict.durations = {"recovery_window_s": recovery, "bound_s": bound, "requests": engine.sent,
-                             "final_round_ok": sum(op.cls == OK for op in final)}
+                             "final_round_ok": sum(op.cls == OK for op in final),
+                             # seconds in which a worker was not probed (harness starved of CPU)
+                             "probe_stall_s": round(sum(until - since for _, since, until in engine.stalls), 2)}
         return verdict
 
     def _steps(self, schedule: Schedule, engine: TrafficEngine, applied: dict[str, Fault]) -> None:
         t0 = time.monotonic()
         last_fired = t0
-        pg_log = self.stack.log_dir / "postgres.log"
         for step in schedule.steps:
-            log_offset = pg_log.stat().st_size if pg_log.exists() else 0
-            self._wait_trigger(step, t0, last_fired, log_offset)
+            self._wait_trigger(step, t0, last_fired)
             last_fired = time.monotonic()
             if step.apply is not None:
                 fault = make_fault(step.apply, self.stack)
@@ -162,13 +206,14 @@ class Run:
         fault.heal()
         self.stack.events.record("fault_healed", step=step_id, fault=fault.describe())
 
-    def _wait_trigger(self, step: Step, t0: float, last_fired: float, log_offset: int) -> None:
+    def _wait_trigger(self, step: Step, t0: float, last_fired: float) -> None:
         if step.at is not None:
             time.sleep(max(0.0, t0 + step.at - time.monotonic()))
         elif step.on == "model_query_seen":
-            if not wait_model_query(self.stack.log_dir / "postgres.log", log_offset, step.within_s):
-                raise FaultError(f"step {step.id}: no query on {MODEL_TABLE} seen within {step.within_s:.0f} s")
-            self.stack.events.record("model_query_seen", step=step.id)
+            read = self.stack.events.wait_for("model_table_read", step.within_s, after=last_fired, **step.match)
+            if read is None:
+                raise FaultError(f"step {step.id}: no read of {MODEL_TABLE} {step.match or ''} seen within {step.within_s:.0f} s")
+            self.stack.events.record("model_query_seen", step=step.id, worker=read["worker"])
         elif step.on is not None:
             if self.stack.events.wait_for(step.on, step.within_s, after=last_fired, **step.match) is None:
                 raise FaultError(f"step {step.id}: event {step.on} {step.match or ''} not seen within {step.within_s:.0f} s")
@@ -229,23 +274,3 @@ def baseline_problem(ops, since: float, workers: dict, models) -> str | None:
         w, m = missing[0]
         return f"no successful request for {m} on {w} in the baseline window ({len(missing)} pair(s) missing)"
     return None
-
-
-def wait_model_query(log_path: Path, offset: int, timeout: float) -> bool:
-    """Tail PostgreSQL's statement log from `offset` until a statement on the model table appears."""
-    needle = MODEL_TABLE.encode()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(log_path, "rb") as f:
-                f.seek(offset)
-                chunk = f.read()
-        except OSError:
-            chunk = b""
-        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written is read next time
-        # simple protocol: "LOG:  statement: ..."; extended (Prisma's driver): "LOG:  execute <name>: ..."
-        if any(needle in line and (b"LOG:  statement:" in line or b"LOG:  execute" in line) for line in complete.splitlines()):
-            return True
-        offset += len(complete)
-        time.sleep(0.01)
-    return False

@@ -10,7 +10,7 @@
 Steps run in order. A step fires at `at` seconds after the schedule started, or on the first event
 `on` (with `match`) after the previous step fired, plus `delay_s`; with neither, right after the
 previous step. Event triggers: worker_spawned, worker_ready (first readiness 200 of a spawn),
-model_query_seen (the first statement on the model table in PostgreSQL's log), management_returned
+model_query_seen (the first read of the model table in PostgreSQL's log; `match` {"worker"} narrows it), management_returned
 (a /model/new step completed), or another event of the log (OTHER_EVENTS). Actions: `apply` a fault, `heal` an
 earlier step's fault, `create_models` ({"worker", "count", "prefix", "parallel"}). Every schedule
 ends with heal-all and a recovery window of `recovery_s`."""
@@ -49,6 +49,9 @@ class Schedule:
     seed: int = 0
     baseline_s: float = 3.0
     recovery_s: float = 30.0
+    # StackConfig fields the schedule ran with (replicas, allow_requests_on_db_unavailable, ...):
+    # written into the evidence so that `chaos replay` brings up the same stack
+    stack: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -62,7 +65,7 @@ class Schedule:
     def from_json(cls, data: dict, source: str = "schedule") -> "Schedule":
         if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
             raise UsageError(f"{source}: expected an object with a 'steps' list")
-        known = {"name", "steps", "seed", "baseline_s", "recovery_s"}
+        known = {"name", "steps", "seed", "baseline_s", "recovery_s", "stack"}
         if set(data) - known:
             raise UsageError(f"{source}: unknown field(s) {sorted(set(data) - known)}; expected some of {sorted(known)}")
         steps = []
@@ -74,7 +77,8 @@ class Schedule:
             except TypeError as exc:
                 raise UsageError(f"{source}: step {i}: {exc}") from None
         schedule = cls(name=str(data.get("name", "replay")), steps=steps, seed=data.get("seed", 0),
-                       baseline_s=data.get("baseline_s", 3.0), recovery_s=data.get("recovery_s", 30.0))
+                       baseline_s=data.get("baseline_s", 3.0), recovery_s=data.get("recovery_s", 30.0),
+                       stack=data.get("stack") or {})
         schedule.validate(source)
         return schedule
 
@@ -94,6 +98,8 @@ class Schedule:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise UsageError(f"{source}: {name}={value!r} must be a non-negative number of seconds")
+        if not isinstance(self.stack, dict):
+            raise UsageError(f"{source}: stack={self.stack!r} must be an object of stack settings")
         ids = set()
         for step in self.steps:
             where = f"{source}: step {step.id!r}"

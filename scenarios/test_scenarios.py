@@ -16,20 +16,24 @@ pytestmark = pytest.mark.chaos
 
 
 @pytest.fixture
-def verdict(scenario_name, litellm_version, chaos_verdicts):
-    """The scenario's verdict; an aborted run raises here, in setup, so pytest reports an error."""
-    return chaos_verdicts(scenario_name, litellm_version)
+def run(scenario_name, litellm_version, chaos_runs):
+    """The scenario's finished run; an aborted run raises here, in setup, so pytest reports an error."""
+    return chaos_runs(scenario_name, litellm_version)
 
 
 @pytest.mark.parametrize("invariant", list(CHECKERS))
 @pytest.mark.parametrize("scenario_name", list(scenarios.SCENARIOS))
-def test_invariant(scenario_name, invariant, litellm_version, verdict, request, record_property):
+def test_invariant(scenario_name, invariant, litellm_version, run, request, record_property):
     checks = scenarios.get(scenario_name).checks
     if checks and invariant not in checks:
         pytest.skip(f"{scenario_name} does not check {invariant}")
+    verdict = run.verdict
     record_property("evidence", verdict.evidence)
+    record_property("report", f"{verdict.evidence}/report.html")
     record_property("verdict", verdict.status)
+    record_property("failed_invariants", ",".join(verdict.failed) or "none")
     record_property("litellm_version", verdict.stack.get("litellm_version"))
+    record_property("backend", verdict.stack.get("backend"))
     record_property("prisma_query_engine", verdict.stack.get("prisma_query_engine"))
     result = verdict.invariant(invariant)
     if result.status == NOT_CHECKED:
@@ -37,4 +41,4 @@ def test_invariant(scenario_name, invariant, litellm_version, verdict, request, 
     reason = known_failure(scenario_name, litellm_version, invariant)
     if reason:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-    assert result.status == "pass", f"{invariant} failed\n{verdict.summary()}"
+    assert result.status == "pass", f"{invariant} failed\n{run.verdict_block}"

@@ -97,17 +97,23 @@ def test_process_identity_uses_start_time():
     assert proc_start_ticks(2**22 + 12345) is None
 
 
-def test_model_query_trigger_reads_postgres_statement_log(tmp_path):
-    from chaos.runner import wait_model_query
+def test_model_read_watcher_reads_worker_reloads_from_postgres_log(tmp_path):
+    from chaos.events import EventLog
+    from chaos.stack.model_reads import ModelReadWatcher
 
     log = tmp_path / "postgres.log"
-    log.write_text(
-        '2026-11-22 03:24:08.949 UTC [27575] LOG:  statement: CREATE TABLE IF NOT EXISTS "LiteLLM_ProxyModelTable" (\n'
-        '2026-11-22 03:24:30.000 UTC [27780] LOG:  execute <unnamed>: SELECT 1\n'
-    )
-    offset = log.stat().st_size
-    assert wait_model_query(log, 0, 1) is True  # the schema job's statement, before the offset
-    assert wait_model_query(log, offset, 0.3) is False  # nothing on the model table after it
+    log.write_text('2026-11-22 03:24:08.949 UTC [27575] psql LOG:  statement: SELECT 1 FROM "LiteLLM_ProxyModelTable"\n')
+    events = EventLog()
+    watcher = ModelReadWatcher(log, events)  # what was logged before it started is not a reload
     with open(log, "a") as f:
-        f.write('2026-11-22 03:24:30.948 UTC [27780] LOG:  execute <unnamed>: SELECT "public"."LiteLLM_ProxyModelTable"."model_id"\n')
-    assert wait_model_query(log, offset, 1) is True
+        f.write('2026-11-22 03:24:09.000 UTC [27575] psql LOG:  statement: CREATE TABLE "LiteLLM_ProxyModelTable" (\n'
+                '2026-11-22 03:24:30.000 UTC [27780] worker-2 LOG:  execute <unnamed>: SELECT 1\n'
+                '2026-11-22 03:24:30.948 UTC [27780] worker-2 LOG:  execute <unnamed>: SELECT "public"."LiteLLM_ProxyModelTable"."model_id"\n'
+                '2026-11-22 03:24:30.950 UTC [27780] worker-2 LOG:  execute <unnamed>: SELECT "public"."LiteLLM_ProxyModelTable"."model_id"\n'
+                '2026-11-22 03:24:35.948 UTC [27781] worker-1 LOG:  execute <unnamed>: SELECT "public"."LiteLLM_ProxyModelTable"."x"\n'
+                '2026-11-22 03:24:36.948 UTC [27781] worker-1 LOG:  execute <unnamed>: SELECT "public"."LiteLLM_ProxyModelTa')
+    watcher.poll()
+    reads = events.events("model_table_read")
+    # one burst per worker; the half-written last line is read once it is complete
+    assert [(e["worker"], e["wall"]) for e in reads] == [("worker-2", 1795317870.948), ("worker-1", 1795317875.948)]
+    assert reads[0]["t"] < reads[1]["t"]

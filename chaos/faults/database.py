@@ -13,9 +13,9 @@ import psycopg
 from ..errors import UsageError
 from ..ports import HOST
 from ..stack.haproxy import BACKEND, SERVER
+from ..stack.model_reads import MODEL_TABLE
 from .base import Fault, FaultError, check_positive, register, wait_until
 
-MODEL_TABLE = "LiteLLM_ProxyModelTable"
 
 
 def _refused(port: int) -> bool:

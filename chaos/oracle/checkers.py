@@ -30,7 +30,7 @@ class CheckContext:
     def faults_active(self, t: float) -> list[str]:
         """Faults applied and not yet healed at monotonic time t."""
         active: dict[str, str] = {}
-        for e in self.events:
+        for e in sorted(self.events, key=lambda e: e["t"]):  # backdated events may be out of order
             if e["t"] > t:
                 break
             if e["kind"] == "fault_applied" and not e.get("instant"):

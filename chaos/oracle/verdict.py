@@ -23,7 +23,7 @@ class Verdict:
     seed: int | None = None
     durations: dict = field(default_factory=dict)
     evidence: str = ""
-    expected_failures: dict = field(default_factory=dict)  # invariant -> reason (known upstream bug)
+    traffic: dict = field(default_factory=dict)  # the traffic settings (rate, timeouts)
 
     @property
     def exit_code(self) -> int:
@@ -55,26 +55,9 @@ class Verdict:
             "stack": self.stack,
             "seed": self.seed,
             "durations": self.durations,
+            "traffic": self.traffic,
             "evidence": self.evidence,
         }
-
-    def summary(self) -> str:
-        lines = [f"verdict: {self.status.upper()}  scenario {self.scenario}  "
-                 f"LiteLLM {self.stack.get('litellm_version')} ({self.stack.get('backend')} backend, "
-                 f"Prisma engine: {self.stack.get('prisma_query_engine')})"]
-        if self.reason:
-            lines.append(f"reason: {self.reason}")
-        for inv in self.invariants:
-            extra = f" ({inv.note})" if inv.note else ""
-            lines.append(f"  {inv.status:11s} {inv.name}{extra}")
-        first = self.first_violation()
-        if first:
-            name, v = first
-            lines.append(f"first violation: {name} on {v['worker']} model {v['model']}: {v['count']} op(s), "
-                         f"first {v['first'].get('cls')} {v['first'].get('status')} ; faults active: {v['faults_active'] or 'none'}")
-        if self.evidence:
-            lines.append(f"evidence: {self.evidence}")
-        return "\n".join(lines)
 
 
 def counts_of(ops: list[Op]) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import UsageError
@@ -47,6 +47,15 @@ class StackConfig:
     ready_timeout_s: float = 120.0
     evidence_dir: Path | None = None  # where logs are kept when the run ends
     keep_logs: str = "on_failure"  # "always" | "on_failure" | "never"
+
+    @classmethod
+    def from_fields(cls, values: dict, source: str = "stack settings") -> "StackConfig":
+        """From plain data (a schedule's `stack`, a scenario's overrides); unknown names are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UsageError(f"{source}: unknown stack setting(s) {unknown}; expected some of {sorted(known)}")
+        return cls(**values)
 
     def validate(self) -> "StackConfig":
         if not isinstance(self.replicas, int) or not 1 <= self.replicas <= MAX_REPLICAS:

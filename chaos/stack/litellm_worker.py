@@ -49,6 +49,7 @@ def worker_environment(settings: WorkerSettings, database_url: str) -> dict[str,
             "PATH": f"{settings.env.bin_dir}{os.pathsep}{env.get('PATH', '')}",  # 1.82.3 runs `prisma`
             "PYTHONUNBUFFERED": "1",
             "LITELLM_TELEMETRY": "False",
+            "TZ": "UTC",  # its HH:MM:SS log stamps line up with the report's clock
         }
     )
     if settings.store_model_in_db_in_config:
@@ -65,7 +66,8 @@ class LiteLLMWorker:
         self.db_port = db_port  # its own Toxiproxy link to HAProxy
         self.config_path = run_dir / f"{name}.config.yaml"
         self.config_path.write_text(litellm_config(settings))
-        database_url = f"postgresql://postgres@{HOST}:{db_port}/litellm"
+        # the application name tags this worker's statements in PostgreSQL's log (model_reads)
+        database_url = f"postgresql://postgres@{HOST}:{db_port}/litellm?application_name={name}"
         self.process = ManagedProcess(
             name,
             [str(settings.env.litellm_bin), "--config", str(self.config_path), "--host", HOST, "--port", str(port), "--num_workers", "1"],

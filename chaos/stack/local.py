@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import requests
 
 from .. import registry
 from ..binaries import LOCAL_STACK_BINARIES
@@ -39,6 +40,7 @@ from .base import Stack, WorkerInfo, WorkerState
 from .config import StackConfig
 from .haproxy import HAProxy
 from .litellm_worker import LiteLLMWorker, WorkerSettings
+from .model_reads import ModelReadWatcher
 from .postgres import PostgresCluster
 from .schema import apply_migrations, store_model_in_db_setting
 from .supervisor import Supervisor
@@ -75,7 +77,9 @@ class LocalStack(Stack):
         self._workers: dict[str, LiteLLMWorker] = {}
         self._infra: list[ManagedProcess] = []
         self._supervisor: Supervisor | None = None
+        self._model_reads: ModelReadWatcher | None = None
         self._closed = False
+        self._kept = False  # kept up for inspection: no harness owns it
         self.postgres: PostgresCluster | None = None
         self.haproxy: HAProxy | None = None
         self.toxiproxy: ToxiproxyServer | None = None
@@ -182,6 +186,7 @@ class LocalStack(Stack):
         with psycopg.connect(self.postgres.dsn(port=first_link), connect_timeout=5) as conn:
             conn.execute("SELECT 1")
         self.events.record("infra_ready", ports=dict(self.ports))
+        self._model_reads = ModelReadWatcher(self.log_dir / "postgres.log", self.events).start()
 
     def _worker_names(self) -> list[str]:
         return [worker_name(i) for i in range(1, self.config.replicas + 1)]
@@ -334,8 +339,8 @@ class LocalStack(Stack):
             return
         entry = self.describe() | {
             "master_key": self.master_key,
-            "harness_pid": os.getpid(),
-            "harness_start_ticks": proc_start_ticks(os.getpid()),
+            "harness_pid": None if self._kept else os.getpid(),
+            "harness_start_ticks": None if self._kept else proc_start_ticks(os.getpid()),
             "processes": [p.record() for p in self._infra if p.pid]
             + [w.process.record() for w in self._workers.values() if w.process.pid],
             "workers": [
@@ -346,12 +351,49 @@ class LocalStack(Stack):
             registry.write(entry)
 
     # ------------------------------------------------------------------ teardown
+    def _stop_watchers(self) -> None:
+        if self._supervisor:
+            self._supervisor.stop()
+        if self._model_reads:
+            self._model_reads.stop()
+
+    def _snapshot_toxiproxy(self) -> None:
+        """Toxiproxy's proxies and toxics as they are now, into the logs (it is gone after close)."""
+        if self.toxiproxy and self.toxiproxy.process.running():
+            try:
+                state = self.toxiproxy.state()
+            except (requests.RequestException, ValueError) as exc:
+                state = {"error": f"could not read Toxiproxy's state: {exc}"}
+            (self.log_dir / "toxiproxy-state.json").write_text(json.dumps(state, indent=2))
+
+    def keep_for_inspection(self) -> None:
+        """Leave the stack running after the harness ends (pytest --chaos-keep-stack): its evidence
+        is copied now, no harness owns it any more, and `chaos down RUN_ID` tears it down."""
+        self._stop_watchers()
+        self._snapshot_toxiproxy()
+        self._keep_evidence(failed=True)
+        self.status = "kept"
+        self._kept = True
+        self.save_state()
+        self._closed = True  # close() must not tear it down now
+
+    def inspection_hint(self) -> str:
+        p = self.ports
+        lines = [f"stack kept up for inspection: run {self.run_id}"]
+        lines += [f"  {w.name}: {w.url}" for w in self.workers()]
+        lines += [f"  PostgreSQL: postgresql://postgres@{HOST}:{p['postgres']}/litellm (via HAProxy: port {p['haproxy']})",
+                  f"  Toxiproxy API: http://{HOST}:{p['toxiproxy-api']}  upstream: {self.upstream_url}",
+                  f"  master key: `chaos status {self.run_id} --json` (never printed in reports or logs)",
+                  f"  tear down: chaos down {self.run_id}"]
+        return "\n".join(lines)
+
     def close(self, failed: bool = False) -> None:
         if self._closed:
             return
         self.status = "stopping"
-        if self._supervisor:
-            self._supervisor.stop()
+        self._stop_watchers()
+        if self.config.keep_logs == "always" or failed:
+            self._snapshot_toxiproxy()
         with self._lock:
             for worker in self._workers.values():
                 worker.state = WorkerState.STOPPED
@@ -375,8 +417,9 @@ class LocalStack(Stack):
             return
         target = self.config.evidence_dir or Path.cwd() / "chaos-results" / "runs" / self.run_id
         (target / "logs").mkdir(parents=True, exist_ok=True)
-        for name, path in self.component_logs().items():
-            (target / "logs" / f"{name}.log").write_text(self.redact(path.read_text(errors="replace")))
+        for path in sorted(self.log_dir.iterdir()):  # component logs and the Toxiproxy state
+            if path.is_file():
+                (target / "logs" / path.name).write_text(self.redact(path.read_text(errors="replace")))
         events = self.run_dir / "events.jsonl"
         if events.exists():
             (target / "events.jsonl").write_text(self.redact(events.read_text()))

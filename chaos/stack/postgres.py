@@ -16,6 +16,7 @@ from ..binaries import INITDB, POSTGRES
 from ..errors import PrerequisiteMissing, StackStartError
 from ..ports import HOST
 from ..procs import ManagedProcess
+from .model_reads import LOG_LINE_PREFIX
 
 DB_NAME = "litellm"
 DB_USER = "postgres"
@@ -48,9 +49,10 @@ class PostgresCluster:
                 "-c", "fsync=off",  # a throwaway cluster: durability is not under test
                 "-c", "max_connections=300",
                 "-c", "log_min_messages=warning",
-                # every statement in the log: the "first model query seen" trigger reads it
+                # every statement in the log, with the worker's name: model reloads are read from it
                 "-c", "log_statement=all",
-                "-c", "log_line_prefix=%m [%p] ",
+                "-c", f"log_line_prefix={LOG_LINE_PREFIX}",
+                "-c", "log_timezone=UTC",
                 "-c", "log_parameter_max_length=0",  # bind values (model params JSON) would bloat the log
             ],
             log_dir / "postgres.log",

@@ -53,6 +53,9 @@ class TrafficEngine:
         self.readiness: dict[str, tuple[float, int | None]] = {}  # worker -> (t, status) of the last poll
         self.sent = 0
         self.skipped = 0  # probes not sent because a worker had too many in flight
+        # (worker, from, to): the probe loop fell more than 1 s behind and skipped ahead; the
+        # harness was blind there, and the report says so
+        self.stalls: list[tuple[str, float, float]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
@@ -127,6 +130,7 @@ class TrafficEngine:
                 next_t += period
                 delay = next_t - time.monotonic()
                 if delay < -1:  # fell behind (CPU starved): do not burst to catch up
+                    self.stalls.append((worker, next_t - period, time.monotonic()))
                     next_t = time.monotonic()
                 await asyncio.sleep(max(0.0, delay))
         finally:

@@ -1,0 +1,1 @@
+"""Evidence folders rendered for people: timeline.png, report.html, the console verdict block."""

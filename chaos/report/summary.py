@@ -1,0 +1,104 @@
+"""What a person reads first, in the console and at the top of the report: the verdict, the
+first violation put in context (which fault preceded it, how long before), the counts, and how
+to replay the run."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from .evidence import Evidence
+
+
+@dataclass
+class FirstViolation:
+    invariant: str
+    worker: str
+    model: str | None
+    cls: str
+    status: int | None
+    t: float  # monotonic
+    count: int
+    after_fault: str | None  # "12.3 s after step 'restart' (worker_restart(worker=worker-1))"
+    faults_active: list[str]
+
+
+def first_violation(ev: Evidence) -> FirstViolation | None:
+    first = ev.verdict.get("first_violation")
+    if not first:
+        return None
+    name, v = first
+    op = v.get("first", {})
+    t = op.get("t", 0.0)
+    fault = ev.faults_before(t)
+    after = None if fault is None else f"{t - fault['t']:.1f} s after step {fault.get('step')!r} ({fault.get('fault')})"
+    return FirstViolation(name, v.get("worker", "?"), v.get("model"), op.get("cls", "?"), op.get("status"), t,
+                          v.get("count", 0), after, v.get("faults_active") or [])
+
+
+def class_totals(ev: Evidence) -> dict[str, int]:
+    """Outcome class -> chat probes, over every worker and model (verdict counts)."""
+    totals: dict[str, int] = {}
+    for models in ev.verdict.get("counts", {}).values():
+        for classes in models.values():
+            for cls, n in classes.items():
+                totals[cls] = totals.get(cls, 0) + n
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def worker_totals(ev: Evidence, cls: str) -> dict[str, int]:
+    return {w: sum(c.get(cls, 0) for c in models.values()) for w, models in ev.verdict.get("counts", {}).items()}
+
+
+def replay_command(ev: Evidence) -> str:
+    what = ev.what_ran
+    cmd = ["chaos", "replay", str(ev.path / "schedule.json")]
+    if what.get("litellm_version"):
+        cmd += ["--litellm", str(what["litellm_version"])]
+    rate = ev.verdict.get("traffic", {}).get("rate_per_worker")
+    if rate:
+        cmd += ["--rate", f"{rate:g}"]
+    return shlex.join(cmd)
+
+
+def headline(ev: Evidence) -> str:
+    what = ev.what_ran
+    return (f"{ev.scenario}: {ev.status.upper()}  (LiteLLM {what.get('litellm_version')}, {what.get('backend')} backend, "
+            f"Prisma engine: {what.get('prisma_query_engine')})")
+
+
+def verdict_block(ev: Evidence) -> str:
+    lines = ["=" * 78, headline(ev)]
+    if ev.verdict.get("reason"):
+        lines.append(f"reason: {ev.verdict['reason']}")
+    failed = ev.verdict.get("failed_invariants") or []
+    checked = [i["name"] for i in ev.verdict.get("invariants", []) if i.get("status") == "pass"]
+    if failed:
+        lines.append(f"failed: {', '.join(failed)}")
+    if checked:
+        lines.append(f"held:   {', '.join(checked)}")
+    fv = first_violation(ev)
+    if fv:
+        lines.append(f"first violation: {fv.invariant}: {fv.worker} answered {fv.cls}"
+                     f"{f' (HTTP {fv.status})' if fv.status else ''} for {fv.model}, "
+                     f"{fv.after_fault or 'before any fault'}; {fv.count} such op(s) on that pair")
+    totals = class_totals(ev)
+    if totals:
+        lines.append(f"chat probes: {sum(totals.values())}: " + ", ".join(f"{c} {n}" for c, n in totals.items()))
+        invalid = {w: n for w, n in worker_totals(ev, "invalid_model").items() if n}
+        if invalid:
+            lines.append("invalid_model per worker: " + ", ".join(f"{w} {n}" for w, n in invalid.items()))
+    stall_s = ev.verdict.get("durations", {}).get("probe_stall_s")
+    if stall_s:
+        lines.append(f"harness blind spots: probes skipped for {stall_s} s in all (the probe loop fell behind; "
+                     f"shown hatched on the timeline); a violation there would be missed")
+    for problem in ev.problems:
+        lines.append(f"evidence problem: {problem}")
+    report = ev.path / "report.html"
+    if report.exists():
+        lines.append(f"report:   {report}")
+    lines.append(f"evidence: {ev.path}")
+    lines.append(f"schedule: {ev.path / 'schedule.json'}")
+    lines.append(f"replay:   {replay_command(ev)}")
+    lines.append("=" * 78)
+    return "\n".join(lines)

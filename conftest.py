@@ -22,6 +22,10 @@ def pytest_addoption(parser):
     )
     group.addoption("--chaos-results", default="chaos-results", metavar="DIR", help="evidence folders go here (default chaos-results)")
     group.addoption("--chaos-rate", type=float, default=40.0, metavar="R", help="chat requests/s per worker in scenarios (default 40)")
+    group.addoption("--chaos-backend", choices=("local", "compose"), default="local",
+                    help="where scenarios run: local processes (default) or Docker Compose")
+    group.addoption("--chaos-images", choices=("official", "local"), default="official",
+                    help="compose backend: official images (default) or the ones `chaos images build` made")
     group.addoption("--chaos-keep-stack", action="store_true",
                     help="leave the stack of a failing scenario up for investigation (prints how to reach it and tear it down)")
 
@@ -64,12 +68,14 @@ def chaos_runs(request):
     results = Path(request.config.getoption("--chaos-results"))
     rate = request.config.getoption("--chaos-rate")
     keep_stack = request.config.getoption("--chaos-keep-stack")
+    backend = request.config.getoption("--chaos-backend")
+    images = request.config.getoption("--chaos-images")
 
     def get(name: str, version: str):
         if (name, version) not in cache:
             scenario = scenarios.get(name)
-            config = StackConfig.from_fields({"litellm_version": version} | scenario.stack, f"scenario {name}")
-            run = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results, keep_stack=keep_stack)
+            config = StackConfig.from_fields({"litellm_version": version, "images": images} | scenario.stack, f"scenario {name}")
+            run = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results, backend=backend, keep_stack=keep_stack)
             run.execute()
             if run.kept_stack:  # shown at once, not only in a failure report
                 print("\n" + run.stack.inspection_hint(), file=sys.stderr, flush=True)

@@ -62,6 +62,13 @@ TOXIPROXY = Binary(
     f"&& mv {cache_dir() / 'bin' / 'server'} {cache_dir() / 'bin' / 'toxiproxy-server'}",
     (str(cache_dir() / "bin"),),
 )
+TOXIPROXY_CLI = Binary(
+    "toxiproxy-cli",
+    "goes into the locally built Toxiproxy image (compose backend), as in the official one",
+    f"run scripts/bootstrap, or: GOBIN={cache_dir() / 'bin'} go install github.com/Shopify/toxiproxy/v2/cmd/cli@{TOXIPROXY_TAG} "
+    f"&& mv {cache_dir() / 'bin' / 'cli'} {cache_dir() / 'bin' / 'toxiproxy-cli'}",
+    (str(cache_dir() / "bin"),),
+)
 NODE = Binary("node", "runs the Prisma CLI (prisma generate)", "install it: apt-get install nodejs (>= 18)")
 DOCKER = Binary("docker", "compose backend only (optional)", "install it: apt-get install docker.io")
 

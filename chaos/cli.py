@@ -44,7 +44,9 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-port", type=_positive_int, metavar="N", help="consecutive ports from N instead of free ones")
     p.add_argument("--allow-requests-on-db-unavailable", action="store_true", help="LiteLLM general setting (the incident's)")
     p.add_argument("--no-restart", action="store_true", help="do not restart workers that exit on their own")
-    p.add_argument("--backend", choices=BACKENDS, default="local")
+    p.add_argument("--backend", choices=BACKENDS, default="local", help="local processes (default) or Docker Compose")
+    p.add_argument("--images", choices=("official", "local"), default="official",
+                   help="compose backend: the official images (default) or the ones `chaos images build` made")
 
 
 def _config(args) -> StackConfig:
@@ -56,6 +58,7 @@ def _config(args) -> StackConfig:
         base_port=args.base_port,
         allow_requests_on_db_unavailable=args.allow_requests_on_db_unavailable,
         restart_policy=RestartPolicy(enabled=not args.no_restart),
+        images=args.images,
     )
 
 
@@ -204,18 +207,21 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replicas", type=_positive_int, default=None, help="LiteLLM replicas (default: the scenario's, else 3)")
     p.add_argument("--rate", type=float, default=40.0, help="chat requests per second per worker (default 40)")
     p.add_argument("--results", type=Path, default=Path("chaos-results"), help="evidence folders go here")
+    p.add_argument("--backend", choices=BACKENDS, default="local", help="local processes (default) or Docker Compose")
+    p.add_argument("--images", choices=("official", "local"), default="official",
+                   help="compose backend: the official images (default) or the ones `chaos images build` made")
 
 
 def _run_scenario(scenario, args) -> int:
     from .runner import Run
     from .traffic import TrafficConfig
 
-    fields = {"litellm_version": args.litellm, "litellm_venv": args.litellm_venv} | scenario.stack
+    fields = {"litellm_version": args.litellm, "litellm_venv": args.litellm_venv, "images": args.images} | scenario.stack
     if args.replicas is not None:
         fields["replicas"] = args.replicas
     traffic = TrafficConfig(rate_per_worker=args.rate)
     run = Run(scenario, StackConfig.from_fields(fields, f"scenario {scenario.name}"), traffic, args.results,
-              progress=Progress.for_terminal(scenario.name))
+              backend=args.backend, progress=Progress.for_terminal(scenario.name))
     verdict = run.execute()
     print(run.verdict_block)
     return verdict.exit_code
@@ -256,6 +262,19 @@ def cmd_report(args) -> int:
         raise UsageError("chaos report: --out goes with --compare (a run's report is written into its folder)")
     render_report(args.dir)
     print(verdict_block(load_evidence(args.dir)))  # re-read: now it names the report
+    return 0
+
+
+def cmd_images_build(args) -> int:
+    from .images import BuildOptions, build_all, default_extra_ca_certs
+
+    options = BuildOptions(
+        litellm_versions=args.litellm or [DEFAULT_LITELLM_VERSION],
+        extra_ca_certs=[] if args.no_extra_ca_certs else (args.extra_ca_certs or default_extra_ca_certs()),
+        prisma_env=args.prisma_env, extra_paths=args.extra_path or [], rebuild=args.rebuild,
+    )
+    timings = build_all(options)
+    print(f"images built: {len(timings)} in {sum(timings.values()):.0f} s" if timings else "all images present")
     return 0
 
 
@@ -316,6 +335,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, metavar="DIR_B", help="put this second run beside DIR (e.g. another LiteLLM version)")
     p.add_argument("--out", type=Path, metavar="FILE", help="with --compare: where to write the page (default: in DIR)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("images", help="the compose backend's images: `chaos images build` makes them without a registry")
+    images = p.add_subparsers(dest="images_command", required=True, parser_class=_Parser)
+    p = images.add_parser("build", help="build every missing image locally: debootstrap base, postgres, haproxy, toxiproxy, litellm, upstream")
+    p.add_argument("--litellm", action="append", metavar="VERSION", help=f"LiteLLM image version(s) (default {DEFAULT_LITELLM_VERSION})")
+    p.add_argument("--extra-ca-certs", action="append", type=Path, metavar="PATH",
+                   help="CA certificate file or folder of *.crt to trust in the images (default: this machine's /usr/local/share/ca-certificates)")
+    p.add_argument("--no-extra-ca-certs", action="store_true", help="trust only Debian's CA bundle")
+    p.add_argument("--prisma-env", action="store_true",
+                   help="carry this machine's Prisma engine env vars (PRISMA_QUERY_ENGINE_BINARY, ...) and the files they name into the LiteLLM image")
+    p.add_argument("--extra-path", action="append", type=Path, metavar="PATH", help="with --prisma-env: more files the engine needs (same place in the image)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild images that exist already")
+    p.set_defaults(func=cmd_images_build)
 
     p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")
     p.add_argument("--litellm", action="append", metavar="VERSION")

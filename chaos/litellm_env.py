@@ -32,7 +32,7 @@ RELEASE_UPLOAD_MARGIN = dt.timedelta(minutes=30)
 
 # Run by the environment's own interpreter: facts about the LiteLLM installed there, without
 # importing litellm (slow).
-_INSPECT = r"""
+INSPECT_SCRIPT = r"""
 import importlib.metadata as md, importlib.util, json, os
 def ver(name):
     try:
@@ -137,7 +137,7 @@ def env_from_venv(path: str | os.PathLike) -> LiteLLMEnv:
 
 
 def inspect_env(bin_dir: Path, *, origin: str) -> LiteLLMEnv:
-    out = subprocess.run([str(bin_dir / "python"), "-c", _INSPECT], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    out = subprocess.run([str(bin_dir / "python"), "-c", INSPECT_SCRIPT], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if out.returncode != 0:
         raise EnvironmentBuildError(f"cannot inspect the Python environment in {bin_dir.parent}: {_last_line(out.stderr)}")
     facts = json.loads(out.stdout)
@@ -193,7 +193,12 @@ def release_time(version: str) -> dt.datetime:
     return max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times)
 
 
-def _uv() -> str:
+def exclude_newer(released: dt.datetime) -> str:
+    """uv's --exclude-newer for a LiteLLM release: its upload time plus a margin for its own files."""
+    return (released + RELEASE_UPLOAD_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def uv_binary() -> str:
     candidate = Path(sys.executable).parent / "uv"
     found = str(candidate) if candidate.exists() else shutil.which("uv")
     if not found:
@@ -202,10 +207,10 @@ def _uv() -> str:
 
 
 def _build(root: Path, version: str, released: dt.datetime) -> None:
-    cutoff = (released + RELEASE_UPLOAD_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _run([_uv(), "venv", "--quiet", "--python", sys.executable, str(root)], "create the virtualenv")
+    cutoff = exclude_newer(released)
+    _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(root)], "create the virtualenv")
     _run(
-        [_uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(root / "bin" / "python"), "--exclude-newer", cutoff,
+        [uv_binary(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(root / "bin" / "python"), "--exclude-newer", cutoff,
          f"litellm[proxy]=={version}", f"prisma=={PRISMA_CLIENT_VERSION}"],
         f"install litellm[proxy]=={version} (dependencies as of {cutoff})",
     )

@@ -144,6 +144,20 @@ class ManagedProcess:
         """Signal the whole process group (the LiteLLM worker and its Prisma engine alike)."""
         return self.running() and signal_group(self.popen.pid, sig)
 
+    def pause(self) -> bool:
+        """SIGSTOP to the process group: it stops, its connections hang."""
+        return self.send(signal.SIGSTOP)
+
+    def resume(self) -> bool:
+        return self.send(signal.SIGCONT)
+
+    def paused(self) -> bool:
+        """The group leader is stopped (state T)."""
+        try:
+            return self.running() and Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+        except OSError:
+            return False
+
     def stop(self, timeout: float = 10.0) -> int | None:
         """The stop signal (after SIGCONT, in case it is paused), then SIGKILL after `timeout`."""
         if self.popen is None:

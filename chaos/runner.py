@@ -24,7 +24,7 @@ from .oracle.checkers import CheckContext, check_all
 from .oracle.classify import INVALID_MODEL, OK
 from .oracle.verdict import ABORTED, Verdict, counts_of, verdict_of
 from .schedule import Schedule, Step
-from .stack import LocalStack, StackConfig
+from .stack import BACKENDS, Stack, StackConfig, open_stack
 from .stack.model_reads import MODEL_TABLE
 from .traffic import TrafficConfig, TrafficEngine
 
@@ -53,7 +53,8 @@ def evidence_dir(results: Path, scenario: str) -> Path:
 
 class Run:
     def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
-                 results: Path = Path("chaos-results"), *, progress: Progress | None = None, keep_stack: bool = False):
+                 results: Path = Path("chaos-results"), *, backend: str = "local", progress: Progress | None = None,
+                 keep_stack: bool = False):
         scenario.schedule.validate(scenario.name)
         check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
         self.scenario = scenario
@@ -62,9 +63,12 @@ class Run:
         self.log = self.progress.log
         self.results = results
         self.stack_config = stack_config
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
+        self.backend = backend
         self.keep_stack = keep_stack  # a failing run leaves its stack up for a person to look at
         self.evidence: Path | None = None
-        self.stack: LocalStack | None = None
+        self.stack: Stack | None = None
         self.kept_stack = False
         self.verdict: Verdict | None = None
 
@@ -73,7 +77,7 @@ class Run:
         stack_fields = self.scenario.stack | {"replicas": self.stack_config.replicas}
         replace(self.scenario.schedule, stack=stack_fields).save(self.evidence / "schedule.json")
         config = replace(self.stack_config, evidence_dir=self.evidence, keep_logs="always")
-        self.stack = LocalStack(config, log=self.log)
+        self.stack = open_stack(config, self.backend, log=self.log)
         verdict = None
         t_start = time.monotonic()
         with self.progress:

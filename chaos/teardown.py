@@ -32,8 +32,10 @@ def down(entry: dict, *, grace: float = 30.0) -> list[str]:
         if harness_alive(entry) and registry.read(run_id) is not None:
             kill_pids([entry["harness_pid"]], signal.SIGKILL)
             done.append("harness did not finish in time: killed it")
+    if entry.get("compose_project"):
+        done += _down_compose(run_id)
     for proc in entry.get("processes", []):
-        if is_same_process(proc["pid"], proc.get("start_ticks")):
+        if proc.get("pid") and is_same_process(proc["pid"], proc.get("start_ticks")):
             signal_group(proc["pid"], signal.SIGKILL)
             done.append(f"killed {proc['name']} (pid {proc['pid']})")
     stragglers = pids_of_run(run_id)
@@ -50,6 +52,29 @@ def down(entry: dict, *, grace: float = 30.0) -> list[str]:
     return done
 
 
+def _down_compose(run_id: str) -> list[str]:
+    from .docker_env import DockerUnavailable, docker_client
+    from .stack.compose import remove_run_containers
+
+    try:
+        removed = remove_run_containers(docker_client(), run_id)
+    except DockerUnavailable as exc:
+        return [f"could not remove its containers: {exc}"]
+    return [f"removed {len(removed)} container(s)/network(s) of compose project chaos-{run_id}"] if removed else []
+
+
+def compose_runs_left() -> set[str]:
+    """Run ids of containers carrying the run label (none when Docker is not reachable)."""
+    from .docker_env import engine_reachable
+
+    if not engine_reachable():
+        return set()
+    from .docker_env import docker_client
+    from .stack.compose import RUN_LABEL
+
+    return {c.labels.get(RUN_LABEL) for c in docker_client().containers.list(all=True, filters={"label": RUN_LABEL})} - {None, "manual"}
+
+
 def down_all(include_live: bool = False) -> dict[str, list[str]]:
     """Every run left behind by a harness that is gone, and run directories that lost their
     registry entry. Runs whose harness is alive are only stopped with include_live."""
@@ -64,4 +89,6 @@ def down_all(include_live: bool = False) -> dict[str, list[str]]:
         for run_dir in runs_dir().iterdir():
             if run_dir.name not in results:
                 results[run_dir.name] = down({"run_id": run_dir.name})
+    for run_id in compose_runs_left() - set(results):  # containers whose registry entry is gone
+        results[run_id] = down({"run_id": run_id, "compose_project": f"chaos-{run_id}"})
     return results

@@ -149,5 +149,5 @@ def test_model_query_trigger_sees_the_workers_model_reload(stack):
     # the worker reloads its models from the DB every reload interval (5 s here); PostgreSQL's
     # log names it (application_name), and the watcher turns that into an event
     since = time.monotonic()
-    read = stack.events.wait_for("model_table_read", 4 * stack.reload_interval_s, after=since, worker="worker-1")
+    read = stack.events.wait_for("model_table_read", 6 * stack.reload_interval_s, after=since, worker="worker-1")
     assert read is not None, stack.events.events("model_table_read")

@@ -3,10 +3,8 @@ lock a LiteLLM table so the queries on it hang until released)."""
 
 from __future__ import annotations
 
-import signal
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 
@@ -79,16 +77,15 @@ class PostgresStop(Fault):
 @register("pg_pause")
 @dataclass
 class PostgresPause(Fault):
-    """Every PostgreSQL process SIGSTOPped: connections hang instead of failing."""
+    """Every PostgreSQL process stopped (SIGSTOP; docker pause on compose): connections hang instead of failing."""
 
     def apply(self):
-        if not self.stack.postgres.process.send(signal.SIGSTOP):
+        if not self.stack.postgres.process.pause():
             raise FaultError("PostgreSQL is not running: cannot pause it")
-        pid = self.stack.postgres.process.pid
-        wait_until(lambda: Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T", 5, "PostgreSQL stopped (state T)")
+        wait_until(self.stack.postgres.process.paused, 5, "PostgreSQL paused")
 
     def heal(self):
-        self.stack.postgres.process.send(signal.SIGCONT)
+        self.stack.postgres.process.resume()
 
 
 @register("pg_terminate_backends")

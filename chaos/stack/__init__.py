@@ -4,7 +4,7 @@ from .base import Stack, WorkerInfo, WorkerState
 from .config import DEFAULT_MODELS, RestartPolicy, StackConfig
 from .local import LocalStack
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "compose")
 
 
 def open_stack(config: StackConfig, backend: str = "local", **kwargs) -> Stack:
@@ -12,6 +12,10 @@ def open_stack(config: StackConfig, backend: str = "local", **kwargs) -> Stack:
 
     if backend == "local":
         return LocalStack(config, **kwargs)
+    if backend == "compose":
+        from .compose import ComposeStack  # docker SDK and testcontainers only when asked for
+
+        return ComposeStack(config, **kwargs)
     raise UsageError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
 
 

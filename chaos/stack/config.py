@@ -47,6 +47,7 @@ class StackConfig:
     ready_timeout_s: float = 120.0
     evidence_dir: Path | None = None  # where logs are kept when the run ends
     keep_logs: str = "on_failure"  # "always" | "on_failure" | "never"
+    images: str = "official"  # compose backend: "official" images, or "local" ones (chaos images build)
 
     @classmethod
     def from_fields(cls, values: dict, source: str = "stack settings") -> "StackConfig":
@@ -75,6 +76,8 @@ class StackConfig:
             raise UsageError(f"ready timeout {self.ready_timeout_s} must be positive (seconds)")
         if self.store_model_in_db_source not in ("config", "db"):
             raise UsageError(f"store_model_in_db_source {self.store_model_in_db_source!r}; expected config or db")
+        if self.images not in ("official", "local"):
+            raise UsageError(f"--images {self.images!r}; expected official or local")
         if self.keep_logs not in ("always", "on_failure", "never"):
             raise UsageError(f"keep_logs {self.keep_logs!r}; expected always, on_failure or never")
         return self

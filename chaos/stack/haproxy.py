@@ -40,42 +40,18 @@ backend {backend}
 """
 
 
-class HAProxy:
-    def __init__(self, run_dir: Path, port: int, upstream_port: int, run_id: str, log_dir: Path):
-        self.port = port
-        self.socket_path = run_dir / "haproxy.sock"
-        self.config_path = run_dir / "haproxy.cfg"
-        self.upstream_port = upstream_port
-        self.process = ManagedProcess(
-            "haproxy",
-            [str(HAPROXY.require()), "-db", "-f", str(self.config_path)],
-            log_dir / "haproxy.log",
-            env=dict(os.environ),
-            run_id=run_id,
-        )
+class HAProxyRuntime:
+    """HAProxy's admin runtime API, on a Unix socket (local) or a TCP address (compose)."""
 
-    def write_config(self) -> None:
-        self.config_path.write_text(
-            CONFIG.format(
-                socket=self.socket_path, host=HOST, port=self.port, backend=BACKEND, server=SERVER,
-                upstream_port=self.upstream_port,
-            )
-        )
-
-    def start(self, timeout: float = 10.0) -> None:
-        self.write_config()
-        self.process.start()
-        deadline = time.monotonic() + timeout
-        while not self.socket_path.exists() or not _accepts(self.port):
-            if not self.process.running() or time.monotonic() > deadline:
-                raise StackStartError(f"HAProxy did not start on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
-            time.sleep(0.02)
+    def __init__(self, address: Path | tuple[str, int]):
+        self.address = address
 
     def runtime(self, command: str, timeout: float = 5.0) -> str:
         """One command on the runtime API socket, e.g. `show servers state`."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        family = socket.AF_INET if isinstance(self.address, tuple) else socket.AF_UNIX
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(str(self.socket_path))
+            sock.connect(self.address if isinstance(self.address, tuple) else str(self.address))
             sock.sendall(command.encode() + b"\n")
             chunks = []
             while chunk := sock.recv(65536):
@@ -99,7 +75,39 @@ class HAProxy:
         return False
 
 
-def _accepts(port: int) -> bool:
+class HAProxy(HAProxyRuntime):
+    def __init__(self, run_dir: Path, port: int, upstream_port: int, run_id: str, log_dir: Path):
+        self.port = port
+        self.socket_path = run_dir / "haproxy.sock"
+        super().__init__(self.socket_path)
+        self.config_path = run_dir / "haproxy.cfg"
+        self.upstream_port = upstream_port
+        self.process = ManagedProcess(
+            "haproxy",
+            [str(HAPROXY.require()), "-db", "-f", str(self.config_path)],
+            log_dir / "haproxy.log",
+            env=dict(os.environ),
+            run_id=run_id,
+        )
+
+    def write_config(self) -> None:
+        self.config_path.write_text(
+            CONFIG.format(
+                socket=self.socket_path, host=HOST, port=self.port, backend=BACKEND, server=SERVER,
+                upstream_port=self.upstream_port,
+            )
+        )
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.write_config()
+        self.process.start()
+        deadline = time.monotonic() + timeout
+        while not self.socket_path.exists() or not accepts(self.port):
+            if not self.process.running() or time.monotonic() > deadline:
+                raise StackStartError(f"HAProxy did not start on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
+            time.sleep(0.02)
+
+def accepts(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((HOST, port)) == 0

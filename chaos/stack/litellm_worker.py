@@ -36,51 +36,64 @@ def litellm_config(settings: WorkerSettings) -> str:
     return json.dumps({"model_list": [], "general_settings": general, "litellm_settings": {"telemetry": False}}, indent=2)
 
 
-def worker_environment(settings: WorkerSettings, database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": database_url,
-            "LITELLM_MASTER_KEY": settings.master_key,
-            "LITELLM_SALT_KEY": settings.salt_key,
-            "DISABLE_SCHEMA_UPDATE": "true",  # the schema job applied the migrations
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no cost-map fetch from the internet
-            RELOAD_INTERVAL_ENV: str(int(settings.reload_interval_s)),
-            "PATH": f"{settings.env.bin_dir}{os.pathsep}{env.get('PATH', '')}",  # 1.82.3 runs `prisma`
-            "PYTHONUNBUFFERED": "1",
-            "LITELLM_TELEMETRY": "False",
-            "TZ": "UTC",  # its HH:MM:SS log stamps line up with the report's clock
-        }
-    )
+def litellm_environment(settings: WorkerSettings) -> dict[str, str]:
+    """The LiteLLM variables of every replica, on both backends (DATABASE_URL is per replica)."""
+    env = {
+        "LITELLM_MASTER_KEY": settings.master_key,
+        "LITELLM_SALT_KEY": settings.salt_key,
+        "DISABLE_SCHEMA_UPDATE": "true",  # the schema job applied the migrations
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no cost-map fetch from the internet
+        RELOAD_INTERVAL_ENV: str(int(settings.reload_interval_s)),
+        "PYTHONUNBUFFERED": "1",
+        "LITELLM_TELEMETRY": "False",
+        "TZ": "UTC",  # its HH:MM:SS log stamps line up with the report's clock
+    }
     if settings.store_model_in_db_in_config:
         env["STORE_MODEL_IN_DB"] = "True"
-    env.update({k: str(v) for k, v in settings.worker_env.items()})
+    return env | {k: str(v) for k, v in settings.worker_env.items()}
+
+
+def worker_environment(settings: WorkerSettings, database_url: str) -> dict[str, str]:
+    """A local replica's whole environment: the harness's, LiteLLM's variables, its DB URL."""
+    env = dict(os.environ) | litellm_environment(settings) | {"DATABASE_URL": database_url}
+    env["PATH"] = f"{settings.env.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # 1.82.3 runs `prisma`
     return env
 
 
+def database_url(worker: str, host: str, port: int) -> str:
+    # the application name tags this worker's statements in PostgreSQL's log (model_reads)
+    return f"postgresql://postgres@{host}:{port}/litellm?application_name={worker}"
+
+
 class LiteLLMWorker:
-    def __init__(self, name: str, port: int, db_port: int, settings: WorkerSettings, run_dir: Path, run_id: str, log_dir: Path):
+    """A replica's lifecycle state around its process: a local ManagedProcess or a compose
+    service's ContainerProcess (same interface)."""
+
+    def __init__(self, name: str, url: str, process):
         self.name = name
-        self.port = port
-        self.url = f"http://{HOST}:{port}"
-        self.db_port = db_port  # its own Toxiproxy link to HAProxy
-        self.config_path = run_dir / f"{name}.config.yaml"
-        self.config_path.write_text(litellm_config(settings))
-        # the application name tags this worker's statements in PostgreSQL's log (model_reads)
-        database_url = f"postgresql://postgres@{HOST}:{db_port}/litellm?application_name={name}"
-        self.process = ManagedProcess(
-            name,
-            [str(settings.env.litellm_bin), "--config", str(self.config_path), "--host", HOST, "--port", str(port), "--num_workers", "1"],
-            log_dir / f"{name}.log",
-            env=worker_environment(settings, database_url),
-            run_id=run_id,
-        )
+        self.url = url
+        self.process = process
         self.state = WorkerState.STOPPED
         self.paused_from = WorkerState.STOPPED  # the state to return to on resume
         self.spawns = 0
         self.spawned_at = 0.0
         self.consecutive_crashes = 0
         self.restart_due = 0.0  # monotonic time of the pending restart, in BACKOFF
+
+    @classmethod
+    def local(cls, name: str, port: int, db_port: int, settings: WorkerSettings, run_dir: Path, run_id: str,
+              log_dir: Path) -> "LiteLLMWorker":
+        """A replica as a local process; db_port is its own Toxiproxy link to HAProxy."""
+        config_path = run_dir / f"{name}.config.yaml"
+        config_path.write_text(litellm_config(settings))
+        process = ManagedProcess(
+            name,
+            [str(settings.env.litellm_bin), "--config", str(config_path), "--host", HOST, "--port", str(port), "--num_workers", "1"],
+            log_dir / f"{name}.log",
+            env=worker_environment(settings, database_url(name, HOST, db_port)),
+            run_id=run_id,
+        )
+        return cls(name, f"http://{HOST}:{port}", process)
 
     def schedule_restart(self, policy, events) -> None:
         """After an exit that was not on purpose: restart after the policy's backoff. A worker

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sys
 import threading
 import time
@@ -88,11 +87,8 @@ class LocalStack(Stack):
     # ------------------------------------------------------------------ start
     def start(self) -> "LocalStack":
         t0 = time.monotonic()
-        for binary in LOCAL_STACK_BINARIES:
-            binary.require()  # a missing binary is a one-line error before anything starts
-        self.env = env_from_venv(self.config.litellm_venv) if self.config.litellm_venv else ensure_env(
-            self.config.litellm_version, log=self.log
-        )
+        self._check_prerequisites()  # a missing binary is a one-line error before anything starts
+        self.env = self._litellm_env()
         self.timings["environment_s"] = round(time.monotonic() - t0, 3)
         self._reserve()
         self.events = EventLog(self.run_dir / "events.jsonl")
@@ -116,11 +112,37 @@ class LocalStack(Stack):
         self.save_state()
         return self
 
+    # ------------------------------------------------------------------ backend hooks
+    def _check_prerequisites(self) -> None:
+        for binary in LOCAL_STACK_BINARIES:
+            binary.require()
+
+    def _litellm_env(self) -> LiteLLMEnv:
+        if self.config.litellm_venv:
+            return env_from_venv(self.config.litellm_venv)
+        return ensure_env(self.config.litellm_version, log=self.log)
+
+    def _port_names(self) -> list[str]:
+        names = ["postgres", "haproxy", "toxiproxy-api", "upstream", f"link:{PG_LINK}"]
+        for name in self._worker_names():
+            names += [name, f"link:{worker_link(name)}"]
+        return names
+
+    def _new_worker(self, name: str, settings: WorkerSettings) -> LiteLLMWorker:
+        return LiteLLMWorker.local(name, self.ports[name], self.ports[f"link:{worker_link(name)}"], settings,
+                                   self.run_dir, self.run_id, self.log_dir)
+
+    def _stop_infra(self) -> None:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda p: p.stop(5), reversed(self._infra)))
+        stragglers = pids_of_run(self.run_id)  # e.g. a Prisma engine that left its process group
+        kill_pids(stragglers)
+        wait_gone(stragglers, 5)
+
+    # ------------------------------------------------------------------ reserve
     def _reserve(self) -> None:
         """Pick the ports and create the run directory and registry entry, under the registry lock."""
-        names = ["postgres", "haproxy", "toxiproxy-api", "upstream", f"link:{PG_LINK}"]
-        for i in range(1, self.config.replicas + 1):
-            names += [worker_name(i), f"link:{worker_link(worker_name(i))}"]
+        names = self._port_names()
         with registry.locked():
             if self.config.base_port is not None:
                 taken = registry.reserved_ports() & set(range(self.config.base_port, self.config.base_port + len(names)))
@@ -191,9 +213,10 @@ class LocalStack(Stack):
     def _worker_names(self) -> list[str]:
         return [worker_name(i) for i in range(1, self.config.replicas + 1)]
 
-    def _start_workers(self) -> None:
+    def _worker_settings(self) -> WorkerSettings:
         reload_s = self.config.reload_interval_s if self.env.reload_interval_configurable else self.env.reload_interval_s
-        settings = WorkerSettings(
+        self.reload_interval_s = reload_s
+        return WorkerSettings(
             env=self.env,
             master_key=self.master_key,
             salt_key=self.salt_key,
@@ -203,12 +226,12 @@ class LocalStack(Stack):
             reload_interval_s=reload_s,
             store_model_in_db_in_config=self.config.store_model_in_db_source == "config",
         )
-        self.reload_interval_s = reload_s
+
+    def _start_workers(self) -> None:
+        settings = self._worker_settings()
         with self._lock:
             for name in self._worker_names():
-                self._workers[name] = LiteLLMWorker(
-                    name, self.ports[name], self.ports[f"link:{worker_link(name)}"], settings, self.run_dir, self.run_id, self.log_dir
-                )
+                self._workers[name] = self._new_worker(name, settings)
         self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self.save_state)
         self._supervisor.start()
         for name in self._worker_names():
@@ -275,7 +298,7 @@ class LocalStack(Stack):
     def pause_worker(self, name: str) -> None:
         with self._lock:
             worker = self._worker(name)
-            if worker.process.send(signal.SIGSTOP):
+            if worker.process.pause():
                 worker.paused_from = worker.state
                 worker.state = WorkerState.PAUSED
                 self.events.record("worker_paused", worker=name, pid=worker.process.pid)
@@ -283,7 +306,7 @@ class LocalStack(Stack):
     def resume_worker(self, name: str) -> None:
         with self._lock:
             worker = self._worker(name)
-            if worker.state == WorkerState.PAUSED and worker.process.send(signal.SIGCONT):
+            if worker.state == WorkerState.PAUSED and worker.process.resume():
                 worker.state = worker.paused_from
                 self.events.record("worker_resumed", worker=name, pid=worker.process.pid)
 
@@ -400,10 +423,7 @@ class LocalStack(Stack):
         # workers first (they hold DB connections), then the infrastructure
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda w: w.process.stop(5), self._workers.values()))
-            list(pool.map(lambda p: p.stop(5), reversed(self._infra)))
-        stragglers = pids_of_run(self.run_id)  # e.g. a Prisma engine that left its process group
-        kill_pids(stragglers)
-        wait_gone(stragglers, 5)
+        self._stop_infra()
         self._keep_evidence(failed)
         shutil.rmtree(self.run_dir, ignore_errors=True)
         with registry.locked():

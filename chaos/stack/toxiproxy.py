@@ -30,10 +30,28 @@ def worker_link(worker: str) -> str:
     return f"{worker}-to-haproxy"
 
 
-class ToxiproxyServer:
+class ToxiproxyAPI:
+    """A Toxiproxy server's API on 127.0.0.1:api_port (local process or published container port)."""
+
+    def __init__(self, api_port: int):
+        self.api_port = api_port
+
+    @contextmanager
+    def api(self):
+        """A toxiproxy-python client bound to this server for the duration of the block."""
+        with _API_LOCK:
+            APIConsumer.host, APIConsumer.port = HOST, self.api_port
+            yield Toxiproxy()
+
+    def state(self) -> dict:
+        """Every proxy with its toxics, as the server reports them (for the evidence folder)."""
+        return requests.get(f"http://{HOST}:{self.api_port}/proxies", timeout=5).json()
+
+
+class ToxiproxyServer(ToxiproxyAPI):
     def __init__(self, run_dir: Path, api_port: int, links: dict[str, tuple[int, int]], run_id: str, log_dir: Path):
         """links: proxy name -> (listen port, upstream port), all on 127.0.0.1."""
-        self.api_port = api_port
+        super().__init__(api_port)
         self.links = links
         self.config_path = run_dir / "toxiproxy.json"
         self.process = ManagedProcess(
@@ -70,14 +88,3 @@ class ToxiproxyServer:
                     f"log tail:\n{self.process.log_tail()}"
                 )
             time.sleep(0.02)
-
-    @contextmanager
-    def api(self):
-        """A toxiproxy-python client bound to this server for the duration of the block."""
-        with _API_LOCK:
-            APIConsumer.host, APIConsumer.port = HOST, self.api_port
-            yield Toxiproxy()
-
-    def state(self) -> dict:
-        """Every proxy with its toxics, as the server reports them (for the evidence folder)."""
-        return requests.get(f"http://{HOST}:{self.api_port}/proxies", timeout=5).json()

@@ -1,0 +1,306 @@
+"""The `compose` backend: the local backend's stack as Docker Compose services
+(compose/docker-compose.yml), with the official images by default or the ones `chaos images
+build` makes (`images="local"`).
+
+Everything above the components is shared with the local backend (chaos/stack/local.py): the
+same restart policy and readiness watch (the harness supervises the replicas on both backends),
+the same seeding, events, model-read watcher, evidence and registry. What differs is how a
+component runs: a container behind ContainerProcess instead of a local process. Driven through
+testcontainers' DockerCompose (up, down) and the docker SDK (start, stop, kill, pause one
+container, logs). Every container carries the run's label and the project is unique per run, so
+teardown and `chaos down --all` find them, also after a harness crash."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from ..binaries import TOXIPROXY_TAG
+from ..docker_env import compose_cli, docker_client, image_exists
+from ..errors import PrerequisiteMissing, StackStartError, UsageError
+from ..images import local_images
+from ..litellm_env import INSPECT_SCRIPT, HARD_CODED_RELOAD_INTERVAL_S, RELOAD_INTERVAL_ENV, LiteLLMEnv
+from ..ports import HOST
+from .container import ContainerProcess
+from .haproxy import HAProxyRuntime, accepts
+from .litellm_worker import LiteLLMWorker, WorkerSettings, litellm_config, litellm_environment
+from .local import LocalStack
+from .model_reads import ModelReadWatcher
+from .schema import store_model_in_db_setting
+from .toxiproxy import ToxiproxyAPI
+
+COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
+COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
+RUN_LABEL = "io.litellm-chaos.run"
+MAX_COMPOSE_REPLICAS = 5  # services litellm-1..5 in the compose file
+INFRA_SERVICES = ("postgres", "toxiproxy", "haproxy", "upstream")
+IMAGE_VARS = {"postgres": "POSTGRES_IMAGE", "haproxy": "HAPROXY_IMAGE", "toxiproxy": "TOXIPROXY_IMAGE",
+              "litellm": "LITELLM_IMAGE", "upstream": "UPSTREAM_IMAGE"}
+_CHECK_RELOAD = f"""
+import os, litellm
+src = open(os.path.join(os.path.dirname(litellm.__file__), "proxy", "proxy_server.py")).read()
+print("{RELOAD_INTERVAL_ENV}" in src)
+"""
+
+
+def official_images(litellm_version: str) -> dict[str, str]:
+    return {
+        "postgres": "postgres:15",
+        "haproxy": "haproxy:2.6",
+        "toxiproxy": f"ghcr.io/shopify/toxiproxy:{TOXIPROXY_TAG.lstrip('v')}",
+        "litellm": f"ghcr.io/berriai/litellm-database:main-v{litellm_version}",
+        "upstream": "litellm-chaos/upstream:latest",  # always this project's (chaos images build)
+    }
+
+
+def service_of(worker: str) -> str:
+    return "litellm-" + worker.rsplit("-", 1)[1]
+
+
+class ComposePostgres:
+    def __init__(self, port: int, process: ContainerProcess):
+        self.port = port
+        self.process = process
+
+    def dsn(self, database: str = "litellm", port: int | None = None) -> str:
+        return f"postgresql://postgres@{HOST}:{port or self.port}/{database}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.process.start()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
+                    conn.execute("SELECT 1")
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise StackStartError(f"PostgreSQL (compose) not ready on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
+                time.sleep(0.1)
+
+
+class ComposeHAProxy(HAProxyRuntime):
+    def __init__(self, port: int, admin_port: int, process: ContainerProcess):
+        super().__init__((HOST, admin_port))
+        self.port = port
+        self.process = process
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.process.start()
+        deadline = time.monotonic() + timeout
+        while not accepts(self.port):
+            if time.monotonic() > deadline:
+                raise StackStartError(f"HAProxy (compose) did not come back on {HOST}:{self.port}")
+            time.sleep(0.05)
+
+
+class ComposeToxiproxy(ToxiproxyAPI):
+    def __init__(self, api_port: int, process: ContainerProcess):
+        super().__init__(api_port)
+        self.process = process
+
+
+class ComposeStack(LocalStack):
+    backend = "compose"
+
+    def __init__(self, config=None, *, log=None):
+        super().__init__(config, log=log)
+        if self.config.replicas > MAX_COMPOSE_REPLICAS:
+            raise UsageError(f"--replicas {self.config.replicas}: the compose file defines {MAX_COMPOSE_REPLICAS} replicas at most")
+        self.project = f"chaos-{self.run_id}"
+        self.client = None
+        images = local_images if self.config.images == "local" else official_images
+        self.images = images(self.config.litellm_version)
+
+    # ------------------------------------------------------------------ backend hooks
+    def _check_prerequisites(self) -> None:
+        self.client = docker_client()
+        compose_cli()
+        for service, image in self.images.items():
+            if not image_exists(self.client, image):
+                self._pull(service, image)
+
+    def _pull(self, service: str, image: str) -> None:
+        import docker
+
+        try:
+            self.client.images.pull(image)
+        except docker.errors.DockerException as exc:
+            reason = str(exc).splitlines()[0][:160]
+            raise PrerequisiteMissing(
+                f"image {image} ({service}) is not on this machine and could not be pulled ({reason}); "
+                f"build interface-compatible ones with `chaos images build` and use --images local") from None
+
+    def _litellm_env(self) -> LiteLLMEnv:
+        """What the LiteLLM image holds, read by running its Python (not its entrypoint)."""
+        image = self.images["litellm"]
+        facts = json.loads(self._python_in(image, INSPECT_SCRIPT))
+        if facts["litellm"] != self.config.litellm_version:
+            raise UsageError(f"image {image} holds LiteLLM {facts['litellm']}, not {self.config.litellm_version}")
+        configurable = self._python_in(image, _CHECK_RELOAD).strip() == "True"
+        return LiteLLMEnv(
+            version=facts["litellm"], root=Path(facts["litellm_dir"]).parents[3], bin_dir=Path("/"),
+            prisma_client_version=facts["prisma"], proxy_extras_version=facts["proxy_extras"],
+            schema_path=Path(facts["litellm_dir"]) / "proxy" / "schema.prisma",
+            migrations_dir=Path(facts["extras_dir"]) / "migrations",  # inside the image; copied out at start
+            reload_interval_s=HARD_CODED_RELOAD_INTERVAL_S, reload_interval_configurable=configurable,
+            origin=f"image {image}",
+        )
+
+    def _python_in(self, image: str, code: str) -> str:
+        out = self.client.containers.run(image, entrypoint=["python3", "-c", code], remove=True, labels={RUN_LABEL: self.run_id},
+                                         network_disabled=True)
+        return out.decode()
+
+    def _port_names(self) -> list[str]:
+        return ["postgres", "haproxy", "haproxy-admin", "toxiproxy-api", "upstream", *self._worker_names()]
+
+    def _new_worker(self, name: str, settings: WorkerSettings) -> LiteLLMWorker:
+        process = ContainerProcess(self.client, self._container_name(service_of(name)), name, self.log_dir / f"{name}.log")
+        return LiteLLMWorker(name, f"http://{HOST}:{self.ports[name]}", process)
+
+    # ------------------------------------------------------------------ start
+    def _container_name(self, service: str) -> str:
+        return f"{self.project}-{service}-1"
+
+    def _compose(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """docker compose with this run's project, env file and every replica's profile."""
+        cmd = [*self._docker_compose().compose_command_property, "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", *args]
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL, timeout=timeout)
+        if result.returncode != 0:
+            lines = [ln for ln in (result.stderr or result.stdout).splitlines() if ln.strip()]
+            raise StackStartError(f"docker compose {args[0]} failed: {self.redact(lines[-1] if lines else str(result.returncode))}")
+        return result
+
+    def _docker_compose(self, services: list[str] | None = None):
+        from testcontainers.compose import DockerCompose
+
+        return DockerCompose(context=COMPOSE_DIR, compose_file_name=COMPOSE_FILE.name, env_file=str(self.run_dir / "compose.env"),
+                             services=services, wait=False)
+
+    def _write_compose_env(self) -> None:
+        settings = self._worker_settings()
+        (self.run_dir / "litellm.yaml").write_text(litellm_config(settings))
+        env_file = self.run_dir / "litellm.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in litellm_environment(settings).items()))
+        values = {"COMPOSE_PROJECT_NAME": self.project, "CHAOS_RUN_ID": self.run_id,
+                  "LITELLM_CONFIG": str(self.run_dir / "litellm.yaml"), "LITELLM_ENV_FILE": str(env_file),
+                  "LITELLM_MIGRATIONS": str(self.run_dir / "migrations")}
+        values |= {IMAGE_VARS[service]: image for service, image in self.images.items()}
+        port_vars = {"postgres": "POSTGRES", "haproxy": "HAPROXY", "haproxy-admin": "HAPROXY_ADMIN",
+                     "toxiproxy-api": "TOXIPROXY_API", "upstream": "UPSTREAM"}
+        for name, port in self.ports.items():
+            values[f"CHAOS_PORT_{port_vars.get(name) or name.upper().replace('-', '_')}"] = str(port)
+        compose_env = self.run_dir / "compose.env"
+        compose_env.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        for path in (env_file, compose_env):  # they hold the run's keys
+            os.chmod(path, 0o600)
+
+    def _copy_migrations(self) -> None:
+        """The image's own SQL migrations (its litellm-proxy-extras) for the schema job."""
+        container = self.client.containers.create(self.images["litellm"], labels={RUN_LABEL: self.run_id})
+        try:
+            stream, _ = container.get_archive(str(self.env.migrations_dir))
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                tar.extractall(self.run_dir, filter="data")
+        finally:
+            container.remove(force=True)
+
+    def _start_infra(self) -> None:
+        self._write_compose_env()
+        self._copy_migrations()
+        self.upstream_url = "http://upstream:8000"  # as the workers reach it
+        quiet = logging.getLogger("testcontainers.compose.compose")  # it logs the whole output of a failure
+        level, quiet.level = quiet.level, logging.CRITICAL
+        try:
+            self._docker_compose(services=[*INFRA_SERVICES, "schema"]).start()
+        except subprocess.CalledProcessError as exc:
+            lines = [ln for ln in exc.stderr.decode(errors="replace").splitlines() if ln.strip()]
+            raise StackStartError(f"docker compose up failed: {self.redact(lines[-1] if lines else str(exc))}") from None
+        finally:
+            quiet.setLevel(level)
+        procs = {s: ContainerProcess(self.client, self._container_name(s), s, self.log_dir / f"{s}.log") for s in INFRA_SERVICES}
+        for proc in procs.values():
+            proc.follow_logs(since=1)  # all of it
+        self.postgres = ComposePostgres(self.ports["postgres"], procs["postgres"])
+        self.haproxy = ComposeHAProxy(self.ports["haproxy"], self.ports["haproxy-admin"], procs["haproxy"])
+        self.toxiproxy = ComposeToxiproxy(self.ports["toxiproxy-api"], procs["toxiproxy"])
+        self._infra = list(procs.values())
+        self.save_state()
+        self._wait_infra()
+        if self.config.store_model_in_db_source == "db":
+            store_model_in_db_setting(self.postgres.dsn())
+        if not self.haproxy.wait_server_status("UP", 20):
+            raise StackStartError(f"HAProxy never marked PostgreSQL UP; log tail:\n{self.haproxy.process.log_tail()}")
+        self._model_reads = ModelReadWatcher(self.log_dir / "postgres.log", self.events).start()
+        # the worker containers exist from here on; the supervisor starts them one by one
+        self._compose("create", "--no-recreate", *[service_of(w) for w in self._worker_names()])
+        self.events.record("infra_ready", ports=dict(self.ports), project=self.project)
+
+    def _wait_infra(self, timeout: float = 120.0) -> None:
+        """Every infra service healthy and the schema job done (exit 0)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {s: self._health(s) for s in (*INFRA_SERVICES, "schema")}
+            schema = self.client.containers.get(self._container_name("schema")).attrs["State"]
+            if schema["Status"] == "exited" and schema["ExitCode"] != 0:
+                logs = self.client.containers.get(self._container_name("schema")).logs(tail=10).decode(errors="replace")
+                raise StackStartError(f"the schema job failed (exit {schema['ExitCode']}):\n{self.redact(logs)}")
+            if all(states[s] == "healthy" for s in INFRA_SERVICES) and schema["Status"] == "exited":
+                migrations = self.client.containers.get(self._container_name("schema")).logs().decode(errors="replace").strip()
+                self.events.record("schema_applied", source=f"{self.images['litellm']}:{self.env.migrations_dir}", job=migrations[-200:])
+                return
+            if time.monotonic() > deadline:
+                raise StackStartError(f"compose services not healthy within {timeout:.0f} s: {states}")
+            time.sleep(0.25)
+
+    def _health(self, service: str) -> str:
+        import docker
+
+        try:
+            state = self.client.containers.get(self._container_name(service)).attrs["State"]
+        except docker.errors.NotFound:
+            return "missing"
+        return state.get("Health", {}).get("Status") or state.get("Status", "?")
+
+    # ------------------------------------------------------------------ teardown
+    def _stop_infra(self) -> None:
+        try:
+            self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=120)
+        except (StackStartError, subprocess.TimeoutExpired) as exc:
+            self.log(f"docker compose down failed ({exc}); removing the run's containers by label")
+        remove_run_containers(self.client, self.run_id)
+
+    def describe(self) -> dict:
+        return super().describe() | {"compose_project": self.project, "images": dict(self.images)}
+
+
+def remove_run_containers(client, run_id: str) -> list[str]:
+    """Every container and network of a run, found by label (also after a harness crash)."""
+    import docker
+
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}):
+        try:
+            container.remove(force=True, v=True)
+            removed.append(container.name)
+        except docker.errors.NotFound:
+            pass
+    for network in client.networks.list(filters={"label": f"com.docker.compose.project=chaos-{run_id}"}):
+        try:
+            network.remove()
+            removed.append(f"network {network.name}")
+        except docker.errors.DockerException:
+            pass
+    return removed

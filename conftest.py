@@ -71,9 +71,15 @@ def chaos_runs(request):
     backend = request.config.getoption("--chaos-backend")
     images = request.config.getoption("--chaos-images")
 
+    if backend == "compose":  # the engine and, for --chaos-images local, the images
+        request.getfixturevalue("docker_engine")
+        ensure_images = request.getfixturevalue("compose_images") if images == "local" else lambda versions: None
+
     def get(name: str, version: str):
         if (name, version) not in cache:
             scenario = scenarios.get(name)
+            if backend == "compose":
+                ensure_images([version])
             config = StackConfig.from_fields({"litellm_version": version, "images": images} | scenario.stack, f"scenario {name}")
             run = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results, backend=backend, keep_stack=keep_stack)
             run.execute()
@@ -86,3 +92,33 @@ def chaos_runs(request):
         return run
 
     return get
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory):
+    """A Docker engine for the compose backend: the running one, or a private dockerd started
+    for the session (and stopped after it). Skips only where no engine can be started at all."""
+    from chaos.docker_env import DockerUnavailable, PrivateDockerd
+
+    try:
+        with PrivateDockerd(tmp_path_factory.mktemp("dockerd") / "dockerd.log") as engine:
+            yield engine
+    except DockerUnavailable as exc:
+        pytest.skip(f"no Docker engine can be started here: {exc}")
+
+
+@pytest.fixture(scope="session")
+def compose_images(docker_engine):
+    """Builds the local images (`chaos images build`) of the LiteLLM versions asked for, once per
+    session; images stay for later sessions."""
+    from chaos.images import build_all, options_from_environment
+
+    built: set[str] = set()
+
+    def ensure(versions) -> None:
+        todo = [v for v in versions if v not in built]
+        if todo:
+            build_all(options_from_environment(todo), log=lambda msg: print(f"images: {msg}", file=sys.stderr))
+            built.update(todo)
+
+    return ensure

@@ -266,13 +266,14 @@ def cmd_report(args) -> int:
 
 
 def cmd_images_build(args) -> int:
-    from .images import BuildOptions, build_all, default_extra_ca_certs
+    from .images import build_all, options_from_environment
 
-    options = BuildOptions(
-        litellm_versions=args.litellm or [DEFAULT_LITELLM_VERSION],
-        extra_ca_certs=[] if args.no_extra_ca_certs else (args.extra_ca_certs or default_extra_ca_certs()),
-        prisma_env=args.prisma_env, extra_paths=args.extra_path or [], rebuild=args.rebuild,
-    )
+    options = options_from_environment(args.litellm or [DEFAULT_LITELLM_VERSION])
+    options.extra_ca_certs = [] if args.no_extra_ca_certs else (args.extra_ca_certs or options.extra_ca_certs)
+    options.prisma_env = args.prisma_env or options.prisma_env
+    options.extra_paths = args.extra_path or options.extra_paths
+    options.rebuild = args.rebuild
+    options.only = args.only or []
     timings = build_all(options)
     print(f"images built: {len(timings)} in {sum(timings.values()):.0f} s" if timings else "all images present")
     return 0
@@ -347,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="carry this machine's Prisma engine env vars (PRISMA_QUERY_ENGINE_BINARY, ...) and the files they name into the LiteLLM image")
     p.add_argument("--extra-path", action="append", type=Path, metavar="PATH", help="with --prisma-env: more files the engine needs (same place in the image)")
     p.add_argument("--rebuild", action="store_true", help="rebuild images that exist already")
+    p.add_argument("--only", action="append", metavar="SERVICE", help="only this service's image (and the base): postgres, haproxy, toxiproxy, upstream, litellm")
     p.set_defaults(func=cmd_images_build)
 
     p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")

@@ -39,6 +39,9 @@ PRISMA_ENV_VARS = (
 )
 
 
+SERVICES = ("postgres", "haproxy", "toxiproxy", "upstream", "litellm")
+
+
 def local_images(litellm_version: str) -> dict[str, str]:
     """Service -> the locally built image (the tags `chaos images build` gives)."""
     return {
@@ -61,6 +64,7 @@ class BuildOptions:
     prisma_env: bool = False  # carry this machine's Prisma engine env (and its files) into the LiteLLM image
     extra_paths: list[Path] = field(default_factory=list)  # more files the engine needs, same place in the image
     rebuild: bool = False  # even images that exist already
+    only: list[str] = field(default_factory=list)  # these services (and the base) only; empty: all
 
     def validate(self) -> "BuildOptions":
         for version in self.litellm_versions:
@@ -68,6 +72,9 @@ class BuildOptions:
         for path in self.extra_ca_certs + self.extra_paths:
             if not path.exists():
                 raise UsageError(f"{path}: no such file or folder")
+        unknown = sorted(set(self.only) - set(SERVICES))
+        if unknown:
+            raise UsageError(f"--only {', '.join(unknown)}: expected some of {', '.join(SERVICES)}")
         if self.prisma_env and not os.environ.get("PRISMA_QUERY_ENGINE_BINARY") and not os.environ.get("PRISMA_QUERY_ENGINE_LIBRARY"):
             raise UsageError("--prisma-env: neither PRISMA_QUERY_ENGINE_BINARY nor PRISMA_QUERY_ENGINE_LIBRARY is set here")
         return self
@@ -77,6 +84,14 @@ def default_extra_ca_certs() -> list[Path]:
     return [LOCAL_CA_DIR] if any(LOCAL_CA_DIR.glob("*.crt")) else []
 
 
+def options_from_environment(litellm_versions: list[str]) -> BuildOptions:
+    """What a machine's CI sets once for every build (tests, `chaos images build` without flags):
+    CHAOS_IMAGE_PRISMA_ENV=1 (carry the Prisma engine env), CHAOS_IMAGE_EXTRA_PATHS=a:b (more files)."""
+    extra = [Path(p) for p in os.environ.get("CHAOS_IMAGE_EXTRA_PATHS", "").split(":") if p]
+    return BuildOptions(litellm_versions=list(litellm_versions), extra_ca_certs=default_extra_ca_certs(),
+                        prisma_env=os.environ.get("CHAOS_IMAGE_PRISMA_ENV") == "1", extra_paths=extra)
+
+
 def build_all(options: BuildOptions, log=print) -> dict[str, float]:
     """Build every image that is missing (all with rebuild); returns seconds per image built."""
     import time
@@ -84,15 +99,17 @@ def build_all(options: BuildOptions, log=print) -> dict[str, float]:
     options.validate()
     client = docker_client()
     timings: dict[str, float] = {}
-    steps = [(ROOTFS_IMAGE, _build_rootfs), (BASE_IMAGE, lambda: _build_base(client, options))]
+    wanted = set(options.only or SERVICES)
     tags = local_images("x")
-    steps += [(tags["postgres"], lambda: _build_dir(client, "postgres", tags["postgres"])),
-              (tags["haproxy"], lambda: _build_dir(client, "haproxy", tags["haproxy"])),
-              (tags["toxiproxy"], lambda: _build_toxiproxy(client, tags["toxiproxy"])),
-              (tags["upstream"], lambda: _build_upstream(client, tags["upstream"]))]
+    services = [("postgres", tags["postgres"], lambda: _build_dir(client, "postgres", tags["postgres"])),
+                ("haproxy", tags["haproxy"], lambda: _build_dir(client, "haproxy", tags["haproxy"])),
+                ("toxiproxy", tags["toxiproxy"], lambda: _build_toxiproxy(client, tags["toxiproxy"])),
+                ("upstream", tags["upstream"], lambda: _build_upstream(client, tags["upstream"]))]
     for version in options.litellm_versions:
         tag = local_images(version)["litellm"]
-        steps.append((tag, lambda v=version, t=tag: _build_litellm(client, v, t, options)))
+        services.append(("litellm", tag, lambda v=version, t=tag: _build_litellm(client, v, t, options)))
+    steps = [(ROOTFS_IMAGE, _build_rootfs), (BASE_IMAGE, lambda: _build_base(client, options))]
+    steps += [(tag, build) for service, tag, build in services if service in wanted]
     for tag, build in steps:
         if image_exists(client, tag) and not options.rebuild:
             log(f"{tag}: present")

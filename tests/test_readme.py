@@ -19,6 +19,7 @@ def test_ci_runs_the_readme_test_command():
     assert tests.startswith("scripts/bootstrap && ")
     ci_lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert tests in ci_lines
+    assert (ROOT / tests.split("&& ")[-1]).exists()
 
 
 def test_readme_chaos_commands_exist():

@@ -35,10 +35,11 @@ from .litellm_worker import LiteLLMWorker, WorkerSettings, litellm_config, litel
 from .local import LocalStack
 from .model_reads import ModelReadWatcher
 from .schema import store_model_in_db_setting
-from .toxiproxy import ToxiproxyAPI
+from .toxiproxy import PG_LINK, ToxiproxyAPI, worker_link
 
-COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
-COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
+# CHAOS_COMPOSE_FILE: run an edited copy (its folder must hold config/ as compose/ does)
+COMPOSE_FILE = Path(os.environ.get("CHAOS_COMPOSE_FILE") or Path(__file__).resolve().parents[2] / "compose" / "docker-compose.yml")
+COMPOSE_DIR = COMPOSE_FILE.parent
 RUN_LABEL = "io.litellm-chaos.run"
 MAX_COMPOSE_REPLICAS = 5  # services litellm-1..5 in the compose file
 INFRA_SERVICES = ("postgres", "toxiproxy", "haproxy", "upstream")
@@ -106,9 +107,11 @@ class ComposeHAProxy(HAProxyRuntime):
 
 
 class ComposeToxiproxy(ToxiproxyAPI):
-    def __init__(self, api_port: int, process: ContainerProcess):
+    def __init__(self, api_port: int, process: ContainerProcess, workers: list[str]):
         super().__init__(api_port)
         self.process = process
+        # proxy -> (listen port on this host, upstream): the links listen inside the project's network
+        self.links = {PG_LINK: (None, None)} | {worker_link(w): (None, None) for w in workers}
 
 
 class ComposeStack(LocalStack):
@@ -126,10 +129,25 @@ class ComposeStack(LocalStack):
     # ------------------------------------------------------------------ backend hooks
     def _check_prerequisites(self) -> None:
         self.client = docker_client()
-        compose_cli()
+        self._check_compose_file(compose_cli())
         for service, image in self.images.items():
             if not image_exists(self.client, image):
                 self._pull(service, image)
+
+    def _check_compose_file(self, compose: list[str]) -> None:
+        if not COMPOSE_FILE.is_file():
+            raise UsageError(f"compose file {COMPOSE_FILE} does not exist")
+        check = subprocess.run([*compose, "-f", str(COMPOSE_FILE), "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", "config", "--quiet"],
+                               capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL,
+                               env=os.environ | {"LITELLM_MASTER_KEY": "check", "LITELLM_SALT_KEY": "check"})
+        lines = [ln for ln in check.stderr.splitlines() if ln.strip()]
+        if check.returncode != 0:
+            raise UsageError(f"compose file {COMPOSE_FILE} is invalid: {lines[-1] if lines else 'docker compose config failed'}")
+        services = set(subprocess.run([*compose, "-f", str(COMPOSE_FILE), "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", "config",
+                                       "--services"], capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL).stdout.split())
+        missing = sorted({*INFRA_SERVICES, "schema", *(service_of(w) for w in self._worker_names())} - services)
+        if missing:
+            raise UsageError(f"compose file {COMPOSE_FILE} lacks service(s) {missing}; the compose backend needs them")
 
     def _pull(self, service: str, image: str) -> None:
         import docker
@@ -235,7 +253,7 @@ class ComposeStack(LocalStack):
             proc.follow_logs(since=1)  # all of it
         self.postgres = ComposePostgres(self.ports["postgres"], procs["postgres"])
         self.haproxy = ComposeHAProxy(self.ports["haproxy"], self.ports["haproxy-admin"], procs["haproxy"])
-        self.toxiproxy = ComposeToxiproxy(self.ports["toxiproxy-api"], procs["toxiproxy"])
+        self.toxiproxy = ComposeToxiproxy(self.ports["toxiproxy-api"], procs["toxiproxy"], self._worker_names())
         self._infra = list(procs.values())
         self.save_state()
         self._wait_infra()

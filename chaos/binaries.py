@@ -71,6 +71,8 @@ TOXIPROXY_CLI = Binary(
 )
 NODE = Binary("node", "runs the Prisma CLI (prisma generate)", "install it: apt-get install nodejs (>= 18)")
 DOCKER = Binary("docker", "compose backend only (optional)", "install it: apt-get install docker.io")
+DEBOOTSTRAP = Binary("debootstrap", "`chaos images build` only (optional): the images' Debian base", "install it: apt-get install debootstrap",
+                     ("/usr/sbin",))
 
 LOCAL_STACK_BINARIES = (INITDB, POSTGRES, PSQL, HAPROXY, TOXIPROXY)
-ALL_BINARIES = LOCAL_STACK_BINARIES + (NODE, DOCKER)
+ALL_BINARIES = LOCAL_STACK_BINARIES + (NODE, DOCKER, DEBOOTSTRAP, TOXIPROXY_CLI)

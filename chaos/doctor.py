@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from .binaries import ALL_BINARIES, DOCKER, NODE
+from .binaries import ALL_BINARIES, DEBOOTSTRAP, DOCKER, NODE, TOXIPROXY_CLI
 from .errors import PrerequisiteMissing
 from .litellm_env import prisma_engine_description
 
@@ -23,7 +23,7 @@ def checks() -> list[tuple[bool, bool, str]]:
     """(ok, required, line) per prerequisite."""
     results = []
     for binary in ALL_BINARIES:
-        required = binary is not DOCKER
+        required = binary not in (DOCKER, DEBOOTSTRAP, TOXIPROXY_CLI)  # compose backend only
         try:
             path = binary.require()
         except PrerequisiteMissing as missing:
@@ -42,6 +42,25 @@ def checks() -> list[tuple[bool, bool, str]]:
         except KeyError:
             results.append((False, True, "postgres user: missing; as root PostgreSQL needs it: apt-get install postgresql"))
     results.append((True, False, f"Prisma query engine: {prisma_engine_description()}"))
+    results += compose_checks()
+    return results
+
+
+def compose_checks() -> list[tuple[bool, bool, str]]:
+    """The compose backend's prerequisites: optional (the local backend needs none of them)."""
+    from .docker_env import DockerUnavailable, compose_cli, docker_client
+
+    results = []
+    try:
+        compose_cli()
+        results.append((True, False, "docker compose: available (compose backend)"))
+    except PrerequisiteMissing as missing:
+        results.append((False, False, f"docker compose: {missing}"))
+    try:
+        docker_client()
+        results.append((True, False, "Docker engine: reachable (compose backend)"))
+    except DockerUnavailable as exc:
+        results.append((False, False, f"Docker engine: {exc}"))
     return results
 
 

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .binaries import TOXIPROXY, TOXIPROXY_CLI, TOXIPROXY_TAG
+from .binaries import DEBOOTSTRAP, TOXIPROXY, TOXIPROXY_CLI, TOXIPROXY_TAG
 from .docker_env import docker_client, image_exists
 from .errors import ChaosError, PrerequisiteMissing, UsageError
 from .litellm_env import PRISMA_CLIENT_VERSION, exclude_newer, release_time, uv_binary
@@ -124,9 +124,7 @@ def build_all(options: BuildOptions, log=print) -> dict[str, float]:
 
 # ---------------------------------------------------------------------- steps
 def _build_rootfs() -> None:
-    debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap") else None)
-    if debootstrap is None:
-        raise PrerequisiteMissing("debootstrap is not installed (apt-get install debootstrap); it makes the images' Debian base")
+    debootstrap = str(DEBOOTSTRAP.require())
     if os.geteuid() != 0:
         raise PrerequisiteMissing("debootstrap needs root: run `chaos images build` as root (or with sudo)")
     with tempfile.TemporaryDirectory(prefix="chaos-rootfs-", dir=_work_dir()) as tmp:

@@ -21,6 +21,8 @@ def proc_start_ticks(pid: int) -> int | None:
         return None
     # the command name is in parentheses and may contain spaces: split after the last ')'
     fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie (e.g. a killed harness nobody reaped) is gone for our purposes
+        return None
     return int(fields[19])
 
 

@@ -73,3 +73,24 @@ def test_behaviour_latency_and_failures(upstream):
         assert bad.status_code == 400 and "latency" in bad.json()["error"]
     finally:
         httpx.post(f"{upstream}/_chaos/behaviour", json={})
+
+
+def test_probe_engine_records_its_blind_spots(upstream):
+    """A probe loop held up (here: its event loop blocked for 0.6 s) does not burst to catch up; the
+    stretch it could not probe is recorded, per worker, for the report."""
+    from chaos.history import History
+    from chaos.traffic import TrafficConfig, TrafficEngine
+
+    async def block(seconds):
+        time.sleep(seconds)  # on purpose: blocks the engine's loop
+
+    engine = TrafficEngine({"worker-1": upstream}, ["m1"], "sk-test", History(), TrafficConfig(rate_per_worker=40)).start()
+    try:
+        time.sleep(0.5)
+        assert engine.stalls == []  # an idle machine keeps up
+        engine.call(block(0.6))
+        time.sleep(0.3)
+    finally:
+        engine.stop()
+    assert [w for w, _, _ in engine.stalls] == ["worker-1"]
+    assert 0.4 < engine.stalls[0][2] - engine.stalls[0][1] < 1.5

@@ -101,7 +101,7 @@ class StackShape:
     """The names a stack will have (workers, links), to check a schedule before anything starts."""
 
     def __init__(self, replicas: int):
-        from ..stack.local import worker_name
+        from ..stack.supervised import worker_name
         from ..stack.toxiproxy import PG_LINK, worker_link
 
         self._workers = [worker_name(i) for i in range(1, replicas + 1)]

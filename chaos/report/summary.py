@@ -90,8 +90,8 @@ def verdict_block(ev: Evidence) -> str:
             lines.append("invalid_model per worker: " + ", ".join(f"{w} {n}" for w, n in invalid.items()))
     stall_s = ev.verdict.get("durations", {}).get("probe_stall_s")
     if stall_s:
-        lines.append(f"harness blind spots: probes skipped for {stall_s} s in all (the probe loop fell behind; "
-                     f"shown hatched on the timeline); a violation there would be missed")
+        lines.append(f"harness blind spots: probes skipped for {stall_s} s in all (the probe loop fell behind or a worker had "
+                     f"max_in_flight_per_worker requests open; hatched on the timeline); a violation there would be missed")
     for problem in ev.problems:
         lines.append(f"evidence problem: {problem}")
     report = ev.path / "report.html"

@@ -213,5 +213,5 @@ def _legend(ax, chats) -> None:
         labels.append(label)
     handles += [plt.Rectangle((0, 0), 1, 1, color="#f7c948", alpha=0.5), plt.Rectangle((0, 0), 1, 1, color="#9ad19f")]
     handles.append(plt.Rectangle((0, 0), 1, 1, fc="none", ec="#999999", hatch="///"))
-    labels += ["fault window", "readiness 200 (red: not)", "not probed (harness fell behind)"]
+    labels += ["fault window", "readiness 200 (red: not)", "not probed (harness fell behind or in-flight cap)"]
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)

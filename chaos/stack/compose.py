@@ -32,9 +32,9 @@ from ..ports import HOST
 from .container import ContainerProcess
 from .haproxy import HAProxyRuntime, accepts
 from .litellm_worker import LiteLLMWorker, WorkerSettings, litellm_config, litellm_environment
-from .local import LocalStack
 from .model_reads import ModelReadWatcher
 from .schema import store_model_in_db_setting
+from .supervised import SupervisedStack
 from .toxiproxy import PG_LINK, ToxiproxyAPI, worker_link
 
 # CHAOS_COMPOSE_FILE: run an edited copy (its folder must hold config/ as compose/ does)
@@ -114,7 +114,7 @@ class ComposeToxiproxy(ToxiproxyAPI):
         self.links = {PG_LINK: (None, None)} | {worker_link(w): (None, None) for w in workers}
 
 
-class ComposeStack(LocalStack):
+class ComposeStack(SupervisedStack):
     backend = "compose"
 
     def __init__(self, config=None, *, log=None):
@@ -294,10 +294,13 @@ class ComposeStack(LocalStack):
 
     # ------------------------------------------------------------------ teardown
     def _stop_infra(self) -> None:
-        try:
-            self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=120)
-        except (StackStartError, subprocess.TimeoutExpired) as exc:
-            self.log(f"docker compose down failed ({exc}); removing the run's containers by label")
+        if self.client is None:  # the engine was never reached: nothing was created
+            return
+        if (self.run_dir / "compose.env").exists():  # compose up was at least attempted
+            try:
+                self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout=120)
+            except (StackStartError, subprocess.TimeoutExpired) as exc:
+                self.log(f"{exc}; removing the run's containers by label")
         remove_run_containers(self.client, self.run_id)
 
     def describe(self) -> dict:

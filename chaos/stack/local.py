@@ -4,115 +4,38 @@
     worker-N --> fake upstream (the LLM provider)
 
 Start order: PostgreSQL (+ schema job), HAProxy, Toxiproxy and the upstream in parallel; then
-the workers in parallel; then the seed models. Teardown cannot be skipped: every process is in
-its own process group and tagged with the run id, the run is in the registry from its first
-moment, and close() runs on normal exit, exceptions and (through the CLI) SIGINT/SIGTERM.
-"""
+the workers in parallel; then the seed models. Every process is in its own process group and
+tagged with the run id (chaos.procs), so nothing outlives teardown. The rest is shared with the
+compose backend (supervised.py)."""
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import shutil
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import psycopg
-import requests
 
-from .. import registry
 from ..binaries import LOCAL_STACK_BINARIES
-from ..errors import StackStartError, UsageError, WorkerNotReady
-from ..events import EventLog
-from ..litellm_env import LiteLLMEnv, ensure_env, env_from_venv, prisma_engine_description
-from ..paths import runs_dir
-from ..ports import HOST, pick_free_ports, ports_from_base
-from ..procs import ManagedProcess, kill_pids, pids_of_run, proc_start_ticks, wait_gone
-from ..secrets import Redactor, new_key
-from . import seed
-from .base import Stack, WorkerInfo, WorkerState
-from .config import StackConfig
+from ..errors import StackStartError
+from ..litellm_env import LiteLLMEnv, ensure_env, env_from_venv
+from ..ports import HOST
+from ..procs import ManagedProcess, kill_pids, pids_of_run, wait_gone
 from .haproxy import HAProxy
 from .litellm_worker import LiteLLMWorker, WorkerSettings
 from .model_reads import ModelReadWatcher
 from .postgres import PostgresCluster
 from .schema import apply_migrations, store_model_in_db_setting
-from .supervisor import Supervisor
+from .supervised import SupervisedStack, worker_name
 from .toxiproxy import PG_LINK, ToxiproxyServer, worker_link
 
 
-def new_run_id() -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-
-
-def worker_name(index: int) -> str:
-    return f"worker-{index}"
-
-
-class LocalStack(Stack):
+class LocalStack(SupervisedStack):
     backend = "local"
 
-    def __init__(self, config: StackConfig | None = None, *, log=None):
-        self.config = (config or StackConfig()).validate()
-        self.log = log or (lambda msg: print(msg, file=sys.stderr))
-        self.run_id = new_run_id()
-        self.run_dir = runs_dir() / self.run_id
-        self.log_dir = self.run_dir / "logs"
-        self.master_key = new_key()
-        self.salt_key = new_key()
-        self.redact = Redactor(self.master_key, self.salt_key)
-        self.events = EventLog()
-        self.env: LiteLLMEnv | None = None
-        self.ports: dict[str, int] = {}
-        self.timings: dict[str, float] = {}
-        self.status = "new"
-        self.evidence_path: Path | None = None
-        self._lock = threading.RLock()
-        self._workers: dict[str, LiteLLMWorker] = {}
-        self._infra: list[ManagedProcess] = []
-        self._supervisor: Supervisor | None = None
-        self._model_reads: ModelReadWatcher | None = None
-        self._closed = False
-        self._kept = False  # kept up for inspection: no harness owns it
-        self.postgres: PostgresCluster | None = None
-        self.haproxy: HAProxy | None = None
-        self.toxiproxy: ToxiproxyServer | None = None
-        self.upstream_url = ""
-
-    # ------------------------------------------------------------------ start
-    def start(self) -> "LocalStack":
-        t0 = time.monotonic()
-        self._check_prerequisites()  # a missing binary is a one-line error before anything starts
-        self.env = self._litellm_env()
-        self.timings["environment_s"] = round(time.monotonic() - t0, 3)
-        self._reserve()
-        self.events = EventLog(self.run_dir / "events.jsonl")
-        self.status = "starting"
-        self.save_state()
-
-        t1 = time.monotonic()
-        self._start_infra()
-        self.timings["infra_s"] = round(time.monotonic() - t1, 3)
-
-        t2 = time.monotonic()
-        self._start_workers()
-        self.timings["workers_s"] = round(time.monotonic() - t2, 3)
-
-        if self.config.seed_models:
-            t3 = time.monotonic()
-            self._seed()
-            self.timings["seed_s"] = round(time.monotonic() - t3, 3)
-        self.timings["total_s"] = round(time.monotonic() - t0, 3)
-        self.status = "ready"
-        self.save_state()
-        return self
-
-    # ------------------------------------------------------------------ backend hooks
     def _check_prerequisites(self) -> None:
         for binary in LOCAL_STACK_BINARIES:
             binary.require()
@@ -138,22 +61,6 @@ class LocalStack(Stack):
         stragglers = pids_of_run(self.run_id)  # e.g. a Prisma engine that left its process group
         kill_pids(stragglers)
         wait_gone(stragglers, 5)
-
-    # ------------------------------------------------------------------ reserve
-    def _reserve(self) -> None:
-        """Pick the ports and create the run directory and registry entry, under the registry lock."""
-        names = self._port_names()
-        with registry.locked():
-            if self.config.base_port is not None:
-                taken = registry.reserved_ports() & set(range(self.config.base_port, self.config.base_port + len(names)))
-                if taken:
-                    raise UsageError(f"--base-port {self.config.base_port}: port {min(taken)} belongs to another chaos run; choose another")
-                self.ports = ports_from_base(names, self.config.base_port)
-            else:
-                self.ports = pick_free_ports(names, exclude=registry.reserved_ports())
-            self.log_dir.mkdir(parents=True)
-            os.chmod(self.run_dir, 0o755)  # PostgreSQL runs as another user when we are root
-            self.save_state()
 
     def _start_infra(self) -> None:
         p = self.ports
@@ -209,244 +116,6 @@ class LocalStack(Stack):
             conn.execute("SELECT 1")
         self.events.record("infra_ready", ports=dict(self.ports))
         self._model_reads = ModelReadWatcher(self.log_dir / "postgres.log", self.events).start()
-
-    def _worker_names(self) -> list[str]:
-        return [worker_name(i) for i in range(1, self.config.replicas + 1)]
-
-    def _worker_settings(self) -> WorkerSettings:
-        reload_s = self.config.reload_interval_s if self.env.reload_interval_configurable else self.env.reload_interval_s
-        self.reload_interval_s = reload_s
-        return WorkerSettings(
-            env=self.env,
-            master_key=self.master_key,
-            salt_key=self.salt_key,
-            general_settings={"allow_requests_on_db_unavailable": self.config.allow_requests_on_db_unavailable}
-            | self.config.general_settings,
-            worker_env=self.config.worker_env,
-            reload_interval_s=reload_s,
-            store_model_in_db_in_config=self.config.store_model_in_db_source == "config",
-        )
-
-    def _start_workers(self) -> None:
-        settings = self._worker_settings()
-        with self._lock:
-            for name in self._worker_names():
-                self._workers[name] = self._new_worker(name, settings)
-        self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self.save_state)
-        self._supervisor.start()
-        for name in self._worker_names():
-            self.start_worker(name)
-        for name in self._worker_names():
-            self.wait_ready(name)
-
-    def _seed(self) -> None:
-        models = list(self.config.models)
-        first = self._workers[worker_name(1)]
-        # every other worker learns a new model at its next reload at the latest
-        bound = 2 * self.reload_interval_s + 15
-        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
-            seed.create_models(client, first.url, models, self.upstream_url)
-            self.events.record("models_created", worker=first.name, models=models)
-            took = seed.verify_everywhere(client, {n: w.url for n, w in self._workers.items()}, models, bound)
-        self.events.record("models_verified", models=models, seconds=took)
-
-    # ------------------------------------------------------------------ workers
-    def workers(self) -> list[WorkerInfo]:
-        with self._lock:
-            return [WorkerInfo(w.name, w.url, w.process.pid, w.state, w.spawns) for w in self._workers.values()]
-
-    def _worker(self, name: str) -> LiteLLMWorker:
-        try:
-            return self._workers[name]
-        except KeyError:
-            raise UsageError(f"no worker {name!r} in run {self.run_id}; workers: {', '.join(self._workers)}") from None
-
-    def start_worker(self, name: str) -> None:
-        with self._lock:
-            worker = self._worker(name)
-            if worker.process.running():
-                return
-            worker.spawn()
-            self.events.record("worker_spawned", worker=name, pid=worker.process.pid, spawn=worker.spawns)
-        self.save_state()
-
-    def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
-        brings it back, as if it had exited on its own."""
-        with self._lock:
-            worker = self._worker(name)
-            worker.state = WorkerState.STOPPED  # the supervisor leaves it alone from here
-        rc = worker.process.stop(timeout)
-        self.events.record("worker_stopped", worker=name, rc=rc, signal="SIGTERM", on_purpose=stay_stopped)
-        self._after_exit(worker, stay_stopped)
-
-    def kill_worker(self, name: str, *, stay_stopped: bool = False) -> None:
-        """SIGKILL: a crash. By default the restart policy brings it back, as Kubernetes would."""
-        with self._lock:
-            worker = self._worker(name)
-            worker.state = WorkerState.STOPPED
-        rc = worker.process.kill()
-        self.events.record("worker_killed", worker=name, rc=rc, signal="SIGKILL", on_purpose=stay_stopped)
-        self._after_exit(worker, stay_stopped)
-
-    def _after_exit(self, worker: LiteLLMWorker, stay_stopped: bool) -> None:
-        if not stay_stopped and self.config.restart_policy.enabled:
-            with self._lock:
-                worker.schedule_restart(self.config.restart_policy, self.events)
-        self.save_state()
-
-    def pause_worker(self, name: str) -> None:
-        with self._lock:
-            worker = self._worker(name)
-            if worker.process.pause():
-                worker.paused_from = worker.state
-                worker.state = WorkerState.PAUSED
-                self.events.record("worker_paused", worker=name, pid=worker.process.pid)
-
-    def resume_worker(self, name: str) -> None:
-        with self._lock:
-            worker = self._worker(name)
-            if worker.state == WorkerState.PAUSED and worker.process.resume():
-                worker.state = worker.paused_from
-                self.events.record("worker_resumed", worker=name, pid=worker.process.pid)
-
-    def restart_worker(self, name: str) -> None:
-        self.stop_worker(name)
-        self.start_worker(name)
-        self.events.record("worker_restarted", worker=name, by="operator")
-
-    def wait_ready(self, name: str, timeout: float | None = None) -> None:
-        """Block until the worker's readiness answers 200 for its current spawn."""
-        timeout = self.config.ready_timeout_s if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        worker = self._worker(name)
-        while True:
-            with self._lock:
-                state = worker.state
-            if state == WorkerState.READY:
-                return
-            if state in (WorkerState.STOPPED, WorkerState.CRASHED) or time.monotonic() > deadline:
-                exits = len(self.events.events("worker_exited", worker=name))
-                why = f"it is {state.value}" if time.monotonic() <= deadline else f"no readiness 200 within {timeout:.0f} s"
-                raise WorkerNotReady(
-                    f"{name} ({worker.url}) is not ready: {why}, {exits} exit(s) so far; "
-                    f"log tail ({worker.process.log_path}):\n{self.redact(worker.process.log_tail(20))}"
-                )
-            time.sleep(0.05)
-
-    def component_logs(self) -> dict[str, Path]:
-        return {p.stem: p for p in sorted(self.log_dir.glob("*.log"))}
-
-    # ------------------------------------------------------------------ facts
-    def describe(self) -> dict:
-        env = self.env
-        return {
-            "run_id": self.run_id,
-            "backend": self.backend,
-            "run_dir": str(self.run_dir),
-            "status": self.status,
-            "litellm_version": env.version if env else self.config.litellm_version,
-            "litellm_env": env.describe() if env else None,
-            "prisma_query_engine": prisma_engine_description(),
-            "reload_interval_s": getattr(self, "reload_interval_s", None),
-            "allow_requests_on_db_unavailable": self.config.allow_requests_on_db_unavailable,
-            "models": list(self.config.models),
-            "ports": dict(self.ports),
-            "upstream_url": self.upstream_url,
-            "timings": dict(self.timings),
-        }
-
-    def save_state(self) -> None:
-        """Write the registry entry: everything `chaos status` and `chaos down` need."""
-        if self._closed:
-            return
-        entry = self.describe() | {
-            "master_key": self.master_key,
-            "harness_pid": None if self._kept else os.getpid(),
-            "harness_start_ticks": None if self._kept else proc_start_ticks(os.getpid()),
-            "processes": [p.record() for p in self._infra if p.pid]
-            + [w.process.record() for w in self._workers.values() if w.process.pid],
-            "workers": [
-                {"name": w.name, "url": w.url, "pid": w.pid, "state": w.state.value, "spawns": w.spawns} for w in self.workers()
-            ],
-        }
-        with registry.locked():
-            registry.write(entry)
-
-    # ------------------------------------------------------------------ teardown
-    def _stop_watchers(self) -> None:
-        if self._supervisor:
-            self._supervisor.stop()
-        if self._model_reads:
-            self._model_reads.stop()
-
-    def _snapshot_toxiproxy(self) -> None:
-        """Toxiproxy's proxies and toxics as they are now, into the logs (it is gone after close)."""
-        if self.toxiproxy and self.toxiproxy.process.running():
-            try:
-                state = self.toxiproxy.state()
-            except (requests.RequestException, ValueError) as exc:
-                state = {"error": f"could not read Toxiproxy's state: {exc}"}
-            (self.log_dir / "toxiproxy-state.json").write_text(json.dumps(state, indent=2))
-
-    def keep_for_inspection(self) -> None:
-        """Leave the stack running after the harness ends (pytest --chaos-keep-stack): its evidence
-        is copied now, no harness owns it any more, and `chaos down RUN_ID` tears it down."""
-        self._stop_watchers()
-        self._snapshot_toxiproxy()
-        self._keep_evidence(failed=True)
-        self.status = "kept"
-        self._kept = True
-        self.save_state()
-        self._closed = True  # close() must not tear it down now
-
-    def inspection_hint(self) -> str:
-        p = self.ports
-        lines = [f"stack kept up for inspection: run {self.run_id}"]
-        lines += [f"  {w.name}: {w.url}" for w in self.workers()]
-        lines += [f"  PostgreSQL: postgresql://postgres@{HOST}:{p['postgres']}/litellm (via HAProxy: port {p['haproxy']})",
-                  f"  Toxiproxy API: http://{HOST}:{p['toxiproxy-api']}  upstream: {self.upstream_url}",
-                  f"  master key: `chaos status {self.run_id} --json` (never printed in reports or logs)",
-                  f"  tear down: chaos down {self.run_id}"]
-        return "\n".join(lines)
-
-    def close(self, failed: bool = False) -> None:
-        if self._closed:
-            return
-        self.status = "stopping"
-        self._stop_watchers()
-        if self.config.keep_logs == "always" or failed:
-            self._snapshot_toxiproxy()
-        with self._lock:
-            for worker in self._workers.values():
-                worker.state = WorkerState.STOPPED
-        # workers first (they hold DB connections), then the infrastructure
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda w: w.process.stop(5), self._workers.values()))
-        self._stop_infra()
-        self._keep_evidence(failed)
-        shutil.rmtree(self.run_dir, ignore_errors=True)
-        with registry.locked():
-            registry.remove(self.run_id)
-        self._closed = True
-        self.status = "failed" if failed else "stopped"
-
-    def _keep_evidence(self, failed: bool) -> None:
-        keep = self.config.keep_logs == "always" or (failed and self.config.keep_logs == "on_failure")
-        if not keep or not self.log_dir.exists():
-            return
-        target = self.config.evidence_dir or Path.cwd() / "chaos-results" / "runs" / self.run_id
-        (target / "logs").mkdir(parents=True, exist_ok=True)
-        for path in sorted(self.log_dir.iterdir()):  # component logs and the Toxiproxy state
-            if path.is_file():
-                (target / "logs" / path.name).write_text(self.redact(path.read_text(errors="replace")))
-        events = self.run_dir / "events.jsonl"
-        if events.exists():
-            (target / "events.jsonl").write_text(self.redact(events.read_text()))
-        (target / "stack.json").write_text(self.redact(json.dumps(self.describe(), indent=2)))
-        self.evidence_path = target
-        if failed:
-            self.log(f"run {self.run_id} failed; evidence kept in {target}")
 
 
 def _package_root() -> str:

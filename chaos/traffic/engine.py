@@ -23,6 +23,10 @@ from ..stack.seed import model_params
 from ..oracle.classify import OK, classify, op_type
 
 
+# the probe loop more than this late: a blind spot (recorded as a probe_stall), and it skips ahead
+STALL_S = 0.25
+
+
 @dataclass(frozen=True)
 class TrafficConfig:
     # chat requests per second per worker: 40 over 3 models probes each pair every 75 ms, so a
@@ -53,8 +57,9 @@ class TrafficEngine:
         self.readiness: dict[str, tuple[float, int | None]] = {}  # worker -> (t, status) of the last poll
         self.sent = 0
         self.skipped = 0  # probes not sent because a worker had too many in flight
-        # (worker, from, to): the probe loop fell more than 1 s behind and skipped ahead; the
-        # harness was blind there, and the report says so
+        # (worker, from, to): no probe sent there, because the loop fell more than STALL_S behind (CPU
+        # starved) or the worker had max_in_flight_per_worker requests open; the harness was
+        # blind there, and the report says so
         self.stalls: list[tuple[str, float, float]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -116,10 +121,14 @@ class TrafficEngine:
         in_flight: set[asyncio.Task] = set()
         i = 0
         next_t = time.monotonic()
+        capped_since: float | None = None  # start of a run of probes skipped for the in-flight cap
         try:
             while True:
                 if self._probing.is_set():
                     if len(in_flight) < self.config.max_in_flight_per_worker:
+                        if capped_since is not None:
+                            self.stalls.append((worker, capped_since, time.monotonic()))
+                            capped_since = None
                         model = self.models[i % len(self.models)]
                         i += 1
                         task = asyncio.create_task(self.chat(worker, model))
@@ -127,9 +136,10 @@ class TrafficEngine:
                         task.add_done_callback(in_flight.discard)
                     else:
                         self.skipped += 1
+                        capped_since = capped_since or time.monotonic()
                 next_t += period
                 delay = next_t - time.monotonic()
-                if delay < -1:  # fell behind (CPU starved): do not burst to catch up
+                if delay < -STALL_S:  # fell behind (CPU starved): record the blind spot, do not burst to catch up
                     self.stalls.append((worker, next_t - period, time.monotonic()))
                     next_t = time.monotonic()
                 await asyncio.sleep(max(0.0, delay))

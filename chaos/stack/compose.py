@@ -21,8 +21,6 @@ import tarfile
 import time
 from pathlib import Path
 
-import psycopg
-
 from ..binaries import TOXIPROXY_TAG
 from ..docker_env import compose_cli, docker_client, image_exists
 from ..errors import PrerequisiteMissing, StackStartError, UsageError
@@ -33,6 +31,7 @@ from .container import ContainerProcess
 from .haproxy import HAProxyRuntime, accepts
 from .litellm_worker import LiteLLMWorker, WorkerSettings, litellm_config, litellm_environment
 from .model_reads import ModelReadWatcher
+from .postgres import PostgresEndpoint
 from .schema import store_model_in_db_setting
 from .supervised import SupervisedStack
 from .toxiproxy import PG_LINK, ToxiproxyAPI, worker_link
@@ -64,31 +63,6 @@ def official_images(litellm_version: str) -> dict[str, str]:
 
 def service_of(worker: str) -> str:
     return "litellm-" + worker.rsplit("-", 1)[1]
-
-
-class ComposePostgres:
-    def __init__(self, port: int, process: ContainerProcess):
-        self.port = port
-        self.process = process
-
-    def dsn(self, database: str = "litellm", port: int | None = None) -> str:
-        return f"postgresql://postgres@{HOST}:{port or self.port}/{database}"
-
-    def start(self, timeout: float = 30.0) -> None:
-        self.process.start()
-        self.wait_ready(timeout)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(self.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
-                    conn.execute("SELECT 1")
-                    return
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise StackStartError(f"PostgreSQL (compose) not ready on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
-                time.sleep(0.1)
 
 
 class ComposeHAProxy(HAProxyRuntime):
@@ -251,7 +225,7 @@ class ComposeStack(SupervisedStack):
         procs = {s: ContainerProcess(self.client, self._container_name(s), s, self.log_dir / f"{s}.log") for s in INFRA_SERVICES}
         for proc in procs.values():
             proc.follow_logs(since=1)  # all of it
-        self.postgres = ComposePostgres(self.ports["postgres"], procs["postgres"])
+        self.postgres = PostgresEndpoint(self.ports["postgres"], procs["postgres"])
         self.haproxy = ComposeHAProxy(self.ports["haproxy"], self.ports["haproxy-admin"], procs["haproxy"])
         self.toxiproxy = ComposeToxiproxy(self.ports["toxiproxy-api"], procs["toxiproxy"], self._worker_names())
         self._infra = list(procs.values())

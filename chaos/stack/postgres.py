@@ -35,12 +35,43 @@ def server_user() -> str | None:
     return "postgres"
 
 
-class PostgresCluster:
+class PostgresEndpoint:
+    """A PostgreSQL server on 127.0.0.1:port run by `process` (a local process or a compose
+    service's container: same interface), as the harness and the faults reach it."""
+
+    def __init__(self, port: int, process):
+        self.port = port
+        self.process = process
+
+    def dsn(self, database: str = DB_NAME, port: int | None = None) -> str:
+        return f"postgresql://{DB_USER}@{HOST}:{port or self.port}/{database}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.process.start()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
+                    conn.execute("SELECT 1")
+                    return
+            except psycopg.Error:
+                if not self.process.running() or time.monotonic() > deadline:
+                    raise StackStartError(
+                        f"PostgreSQL did not accept connections on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}"
+                    ) from None
+                time.sleep(0.05)
+
+
+class PostgresCluster(PostgresEndpoint):
+    """The local backend's private cluster: initdb into the run directory, 127.0.0.1 only."""
+
     def __init__(self, run_dir: Path, port: int, run_id: str, log_dir: Path):
         self.data_dir = run_dir / "postgres"
-        self.port = port
         self.user = server_user()
-        self.process = ManagedProcess(
+        process = ManagedProcess(
             "postgres",
             [
                 str(POSTGRES.require()), "-D", str(self.data_dir), "-p", str(port),
@@ -61,9 +92,7 @@ class PostgresCluster:
             user=self.user,
             stop_signal=signal.SIGINT,  # fast shutdown: no waiting for clients, shared memory released
         )
-
-    def dsn(self, database: str = DB_NAME, port: int | None = None) -> str:
-        return f"postgresql://{DB_USER}@{HOST}:{port or self.port}/{database}"
+        super().__init__(port, process)
 
     def init(self) -> None:
         self.data_dir.mkdir(parents=True)
@@ -76,24 +105,6 @@ class PostgresCluster:
         )
         if out.returncode != 0:
             raise StackStartError(f"initdb failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}")
-
-    def start(self, timeout: float = 20.0) -> None:
-        self.process.start()
-        self.wait_ready(timeout)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(self.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
-                    conn.execute("SELECT 1")
-                    return
-            except psycopg.Error:
-                if not self.process.running() or time.monotonic() > deadline:
-                    raise StackStartError(
-                        f"PostgreSQL did not accept connections on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}"
-                    ) from None
-                time.sleep(0.05)
 
     def create_database(self) -> None:
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:

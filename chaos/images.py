@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,8 +95,6 @@ def options_from_environment(litellm_versions: list[str]) -> BuildOptions:
 
 def build_all(options: BuildOptions, log=print) -> dict[str, float]:
     """Build every image that is missing (all with rebuild); returns seconds per image built."""
-    import time
-
     options.validate()
     client = docker_client()
     timings: dict[str, float] = {}

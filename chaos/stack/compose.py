@@ -141,8 +141,9 @@ class ComposeStack(SupervisedStack):
         if facts["litellm"] != self.config.litellm_version:
             raise UsageError(f"image {image} holds LiteLLM {facts['litellm']}, not {self.config.litellm_version}")
         configurable = self._python_in(image, _CHECK_RELOAD).strip() == "True"
+        root = Path(facts["litellm_dir"]).parents[3]  # <root>/lib/pythonX.Y/site-packages/litellm
         return LiteLLMEnv(
-            version=facts["litellm"], root=Path(facts["litellm_dir"]).parents[3], bin_dir=Path("/"),
+            version=facts["litellm"], root=root, bin_dir=root / "bin",
             prisma_client_version=facts["prisma"], proxy_extras_version=facts["proxy_extras"],
             schema_path=Path(facts["litellm_dir"]) / "proxy" / "schema.prisma",
             migrations_dir=Path(facts["extras_dir"]) / "migrations",  # inside the image; copied out at start

@@ -23,7 +23,6 @@ class ContainerProcess:
         self.log_path = log_path
         self.stop_signal = stop_signal
         self._follower: threading.Thread | None = None
-        self._started_at = 0
 
     def _container(self):
         return self.client.containers.get(self.container_name)
@@ -47,8 +46,7 @@ class ContainerProcess:
     def follow_logs(self, since: int | None = None) -> None:
         """Append the container's output from `since` (epoch seconds; default: now; None for all of it
         is spelled 1, the SDK refuses 0) to the log file (one thread per start)."""
-        self._started_at = int(time.time())
-        since = self._started_at - 1 if since is None else max(1, since)
+        since = int(time.time()) - 1 if since is None else max(1, since)
         self._follower = threading.Thread(target=self._follow, args=(since,), name=f"chaos-logs-{self.name}", daemon=True)
         self._follower.start()
 

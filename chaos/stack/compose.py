@@ -44,6 +44,7 @@ MAX_COMPOSE_REPLICAS = 5  # services litellm-1..5 in the compose file
 INFRA_SERVICES = ("postgres", "toxiproxy", "haproxy", "upstream")
 IMAGE_VARS = {"postgres": "POSTGRES_IMAGE", "haproxy": "HAPROXY_IMAGE", "toxiproxy": "TOXIPROXY_IMAGE",
               "litellm": "LITELLM_IMAGE", "upstream": "UPSTREAM_IMAGE"}
+# appended to INSPECT_SCRIPT: one container run tells both
 _CHECK_RELOAD = f"""
 import os, litellm
 src = open(os.path.join(os.path.dirname(litellm.__file__), "proxy", "proxy_server.py")).read()
@@ -111,14 +112,12 @@ class ComposeStack(SupervisedStack):
     def _check_compose_file(self, compose: list[str]) -> None:
         if not COMPOSE_FILE.is_file():
             raise UsageError(f"compose file {COMPOSE_FILE} does not exist")
-        check = subprocess.run([*compose, "-f", str(COMPOSE_FILE), "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", "config", "--quiet"],
-                               capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL,
-                               env=os.environ | {"LITELLM_MASTER_KEY": "check", "LITELLM_SALT_KEY": "check"})
-        lines = [ln for ln in check.stderr.splitlines() if ln.strip()]
+        # `config` parses and validates the whole file; --services lists what it defines
+        check = subprocess.run([*compose, "-f", str(COMPOSE_FILE), "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", "config", "--services"],
+                               capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL)
         if check.returncode != 0:
-            raise UsageError(f"compose file {COMPOSE_FILE} is invalid: {lines[-1] if lines else 'docker compose config failed'}")
-        services = set(subprocess.run([*compose, "-f", str(COMPOSE_FILE), "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", "config",
-                                       "--services"], capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL).stdout.split())
+            raise UsageError(f"compose file {COMPOSE_FILE} is invalid: {_last_line(check.stderr) or 'docker compose config failed'}")
+        services = set(check.stdout.split())
         missing = sorted({*INFRA_SERVICES, "schema", *(service_of(w) for w in self._worker_names())} - services)
         if missing:
             raise UsageError(f"compose file {COMPOSE_FILE} lacks service(s) {missing}; the compose backend needs them")
@@ -137,10 +136,11 @@ class ComposeStack(SupervisedStack):
     def _litellm_env(self) -> LiteLLMEnv:
         """What the LiteLLM image holds, read by running its Python (not its entrypoint)."""
         image = self.images["litellm"]
-        facts = json.loads(self._python_in(image, INSPECT_SCRIPT))
+        facts_line, reload_line = self._python_in(image, INSPECT_SCRIPT + _CHECK_RELOAD).strip().splitlines()[-2:]
+        facts = json.loads(facts_line)
         if facts["litellm"] != self.config.litellm_version:
             raise UsageError(f"image {image} holds LiteLLM {facts['litellm']}, not {self.config.litellm_version}")
-        configurable = self._python_in(image, _CHECK_RELOAD).strip() == "True"
+        configurable = reload_line == "True"
         root = Path(facts["litellm_dir"]).parents[3]  # <root>/lib/pythonX.Y/site-packages/litellm
         return LiteLLMEnv(
             version=facts["litellm"], root=root, bin_dir=root / "bin",
@@ -172,8 +172,8 @@ class ComposeStack(SupervisedStack):
         cmd = [*self._docker_compose().compose_command_property, "--profile", f"replicas-{MAX_COMPOSE_REPLICAS}", *args]
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=COMPOSE_DIR, stdin=subprocess.DEVNULL, timeout=timeout)
         if result.returncode != 0:
-            lines = [ln for ln in (result.stderr or result.stdout).splitlines() if ln.strip()]
-            raise StackStartError(f"docker compose {args[0]} failed: {self.redact(lines[-1] if lines else str(result.returncode))}")
+            why = _last_line(result.stderr or result.stdout) or f"exit {result.returncode}"
+            raise StackStartError(f"docker compose {args[0]} failed: {self.redact(why)}")
         return result
 
     def _docker_compose(self, services: list[str] | None = None):
@@ -219,8 +219,8 @@ class ComposeStack(SupervisedStack):
         try:
             self._docker_compose(services=[*INFRA_SERVICES, "schema"]).start()
         except subprocess.CalledProcessError as exc:
-            lines = [ln for ln in exc.stderr.decode(errors="replace").splitlines() if ln.strip()]
-            raise StackStartError(f"docker compose up failed: {self.redact(lines[-1] if lines else str(exc))}") from None
+            why = _last_line(exc.stderr.decode(errors="replace")) or str(exc)
+            raise StackStartError(f"docker compose up failed: {self.redact(why)}") from None
         finally:
             quiet.setLevel(level)
         procs = {s: ContainerProcess(self.client, self._container_name(s), s, self.log_dir / f"{s}.log") for s in INFRA_SERVICES}
@@ -245,17 +245,18 @@ class ComposeStack(SupervisedStack):
         """Every infra service healthy and the schema job done (exit 0)."""
         deadline = time.monotonic() + timeout
         while True:
-            states = {s: self._health(s) for s in (*INFRA_SERVICES, "schema")}
-            schema = self.client.containers.get(self._container_name("schema")).attrs["State"]
+            states = {s: self._health(s) for s in INFRA_SERVICES}
+            job = self.client.containers.get(self._container_name("schema"))
+            schema = job.attrs["State"]
             if schema["Status"] == "exited" and schema["ExitCode"] != 0:
-                logs = self.client.containers.get(self._container_name("schema")).logs(tail=10).decode(errors="replace")
+                logs = job.logs(tail=10).decode(errors="replace")
                 raise StackStartError(f"the schema job failed (exit {schema['ExitCode']}):\n{self.redact(logs)}")
-            if all(states[s] == "healthy" for s in INFRA_SERVICES) and schema["Status"] == "exited":
-                migrations = self.client.containers.get(self._container_name("schema")).logs().decode(errors="replace").strip()
+            if all(state == "healthy" for state in states.values()) and schema["Status"] == "exited":
+                migrations = job.logs().decode(errors="replace").strip()
                 self.events.record("schema_applied", source=f"{self.images['litellm']}:{self.env.migrations_dir}", job=migrations[-200:])
                 return
             if time.monotonic() > deadline:
-                raise StackStartError(f"compose services not healthy within {timeout:.0f} s: {states}")
+                raise StackStartError(f"compose services not healthy within {timeout:.0f} s: {states | {'schema': schema['Status']}}")
             time.sleep(0.25)
 
     def _health(self, service: str) -> str:
@@ -300,3 +301,9 @@ def remove_run_containers(client, run_id: str) -> list[str]:
         except docker.errors.DockerException:
             pass
     return removed
+
+
+def _last_line(text: str) -> str:
+    """The last non-empty line of a command's output: what docker compose says went wrong."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

@@ -20,6 +20,9 @@ def pytest_addoption(parser):
         metavar="VERSION",
         help=f"LiteLLM version(s) the stack tests and scenarios run against (default: {', '.join(TESTED_LITELLM_VERSIONS)})",
     )
+    group.addoption("--chaos-litellm-venv", metavar="PATH",
+                    help="run the scenarios on the LiteLLM installed in this virtualenv (e.g. a patched build): "
+                         "judged by each scenario's contract, with no known failures expected")
     group.addoption("--chaos-results", default="chaos-results", metavar="DIR", help="evidence folders go here (default chaos-results)")
     group.addoption("--chaos-rate", type=float, default=40.0, metavar="R", help="chat requests/s per worker in scenarios (default 40)")
     group.addoption("--chaos-backend", choices=("local", "compose"), default="local",
@@ -45,9 +48,29 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+def _venv_version(config) -> str | None:
+    """The LiteLLM version in --chaos-litellm-venv (read once; a bad venv is one clear line)."""
+    venv = config.getoption("--chaos-litellm-venv")
+    if not venv:
+        return None
+    if not hasattr(config, "_chaos_venv_version"):
+        from chaos.errors import ChaosError
+        from chaos.litellm_env import env_from_venv
+
+        try:
+            config._chaos_venv_version = env_from_venv(venv).version
+        except ChaosError as exc:
+            raise pytest.UsageError(f"--chaos-litellm-venv: {exc}") from None
+    return config._chaos_venv_version
+
+
 def pytest_generate_tests(metafunc):
     if "litellm_version" in metafunc.fixturenames:
-        versions = metafunc.config.getoption("--chaos-litellm") or list(TESTED_LITELLM_VERSIONS)
+        venv_version = _venv_version(metafunc.config)
+        if venv_version:
+            versions = [pytest.param(f"venv:{venv_version}", id=f"venv-{venv_version}")]
+        else:
+            versions = metafunc.config.getoption("--chaos-litellm") or list(TESTED_LITELLM_VERSIONS)
         metafunc.parametrize("litellm_version", versions, scope="module")
 
 
@@ -75,12 +98,20 @@ def chaos_runs(request):
         request.getfixturevalue("docker_engine")
         ensure_images = request.getfixturevalue("compose_images") if images == "local" else lambda versions: None
 
+    venv = request.config.getoption("--chaos-litellm-venv")
+    if venv and backend == "compose":
+        raise pytest.UsageError("--chaos-litellm-venv runs a local virtualenv: use it with --chaos-backend local")
+
     def get(name: str, version: str):
+        """version: a released LiteLLM, or "venv:X.Y.Z" for --chaos-litellm-venv."""
         if (name, version) not in cache:
             scenario = scenarios.get(name)
             if backend == "compose":
                 ensure_images([version])
-            config = StackConfig.from_fields({"litellm_version": version, "images": images} | scenario.stack, f"scenario {name}")
+            fields = {"litellm_version": version.removeprefix("venv:"), "images": images}
+            if version.startswith("venv:"):
+                fields["litellm_venv"] = Path(venv)
+            config = StackConfig.from_fields(fields | scenario.stack, f"scenario {name}")
             run = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results, backend=backend, keep_stack=keep_stack)
             run.execute()
             if run.kept_stack:  # shown at once, not only in a failure report

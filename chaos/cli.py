@@ -238,15 +238,14 @@ def cmd_run(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .runner import Scenario
+    from .scenario import Scenario
     from .scenarios import INCIDENT_STACK
     from .schedule import Schedule
 
     schedule = Schedule.load(args.file)
     args.litellm = args.litellm or DEFAULT_LITELLM_VERSION
-    # the stack it ran on (recorded since schedules carry it), else the incident's
-    stack = schedule.stack or INCIDENT_STACK
-    return _run_scenario(Scenario(schedule.name, f"replay of {args.file}", schedule, stack=stack), args)
+    # the stack it ran on and what judged it (recorded in every evidence folder), else the incident's
+    return _run_scenario(Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK), args)
 
 
 def cmd_report(args) -> int:
@@ -276,6 +275,58 @@ def cmd_images_build(args) -> int:
     options.only = args.only or []
     timings = build_all(options)
     print(f"images built: {len(timings)} in {sum(timings.values()):.0f} s" if timings else "all images present")
+    return 0
+
+
+def _base_env(args):
+    """The LiteLLM a selftest or a mutant starts from: --litellm-venv, else the cached --litellm."""
+    from .litellm_env import ensure_env, env_from_venv
+    from .mutants.build import MIN_VERSION, supports
+
+    if args.litellm_venv:
+        env = env_from_venv(args.litellm_venv)
+    else:
+        version = args.litellm or DEFAULT_LITELLM_VERSION
+        if not supports(version):  # before building anything
+            raise UsageError(f"--litellm {version}: mutants patch LiteLLM >= {'.'.join(map(str, MIN_VERSION))} internals; pick a newer version")
+        env = ensure_env(version)
+    if not supports(env.version):
+        raise UsageError(f"{env.root}: LiteLLM {env.version} is older than the {'.'.join(map(str, MIN_VERSION))} the mutants patch")
+    return env
+
+
+def cmd_selftest(args) -> int:
+    from .mutants import catalog, selftest
+
+    if args.list:
+        for m in catalog.MUTANTS.values():
+            print(f"{m.name:26s} {m.expect:8s} {','.join(m.scenarios):22s} {m.change}")
+        return 0
+    names = [catalog.get(n).name for n in args.mutant or []]  # an unknown name: one line, nothing built
+    if args.backend != "local":
+        raise UsageError("chaos selftest: mutants are local virtualenvs; use --backend local")
+    if args.rate <= 0:
+        raise UsageError(f"--rate {args.rate} must be positive (requests/s per worker)")
+    plan = selftest.select(names, args.quick)
+    base = _base_env(args)
+    rows, out_dir = selftest.run_selftest(base, plan, args.results, rate=args.rate, keep_venvs=args.keep_venvs,
+                                          log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(selftest.table(rows))
+    print(selftest.summary(rows))
+    print(f"selftest: {out_dir / 'selftest.md'}")
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def cmd_mutant_build(args) -> int:
+    from .mutants import catalog
+    from .mutants.build import build_mutant_env
+
+    mutant = catalog.get(args.name)
+    if args.out.exists() and any(args.out.iterdir()):
+        raise UsageError(f"--out {args.out} exists and is not empty; name a new directory")
+    env = build_mutant_env(_base_env(args), mutant, args.out)
+    print(f"mutant {mutant.name} (LiteLLM {env.version}): {env.root}")
+    print(f"run it: chaos run S1 --litellm-venv {env.root}   or   pytest -m chaos --chaos-litellm-venv {env.root}")
     return 0
 
 
@@ -350,6 +401,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="rebuild images that exist already")
     p.add_argument("--only", action="append", metavar="SERVICE", help="only this service's image (and the base): postgres, haproxy, toxiproxy, upstream, litellm")
     p.set_defaults(func=cmd_images_build)
+
+    p = sub.add_parser("selftest", help="test the suite against mutant gateways: each must be caught, a fixed build must pass")
+    p.add_argument("--litellm", metavar="VERSION", help=f"the LiteLLM the mutants are made of (default {DEFAULT_LITELLM_VERSION})")
+    p.add_argument("--litellm-venv", type=Path, metavar="PATH", help="make the mutants of the LiteLLM in this virtualenv")
+    p.add_argument("--mutant", action="append", metavar="NAME", help="only this mutant (repeatable); see --list")
+    p.add_argument("--quick", action="store_true", help="the quick subset CI runs (a fixed build and one mutant, one scenario each)")
+    p.add_argument("--list", action="store_true", help="list the mutants, what each changes and the scenarios that must catch it")
+    p.add_argument("--rate", type=float, default=40.0, help="chat requests per second per worker (default 40)")
+    p.add_argument("--results", type=Path, default=Path("chaos-results"), help="evidence folders go here")
+    p.add_argument("--backend", choices=BACKENDS, default="local", help="local only: mutants are virtualenvs")
+    p.add_argument("--keep-venvs", type=Path, metavar="DIR", help="build the mutants' virtualenvs here and keep them")
+    p.set_defaults(func=cmd_selftest)
+
+    p = sub.add_parser("mutant", help="mutant gateways for your own runs: `chaos mutant build NAME --out DIR`")
+    mutant = p.add_subparsers(dest="mutant_command", required=True, parser_class=_Parser)
+    p = mutant.add_parser("build", help="a copy of a LiteLLM virtualenv with one mutant's patches (for --litellm-venv)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--litellm", metavar="VERSION")
+    p.add_argument("--litellm-venv", type=Path, metavar="PATH")
+    p.set_defaults(func=cmd_mutant_build)
 
     p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")
     p.add_argument("--litellm", action="append", metavar="VERSION")

@@ -12,7 +12,7 @@ from pathlib import Path
 class EventLog:
     def __init__(self, path: Path | None = None):
         self._events: list[dict] = []
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.RLock())  # wait()'s predicate reads the log too
         self._path = path
 
     def record(self, kind: str, *, wall: float | None = None, t: float | None = None, **fields) -> dict:
@@ -36,19 +36,28 @@ class EventLog:
         with self._cond:
             return [e for e in self._events if _matches(e, kind, match)]
 
-    def wait_for(self, kind: str, timeout: float, *, after: float = 0.0, **match) -> dict | None:
-        """The first event of `kind` (with the given fields) at or after monotonic time `after`."""
+    def first(self, kind: str, *, after: float = 0.0, **match) -> dict | None:
+        """The first event of `kind` (with the given fields) at or after monotonic time `after`, now."""
+        with self._cond:
+            return next((e for e in self._events if e["t"] >= after and _matches(e, kind, match)), None)
+
+    def wait(self, predicate, timeout: float):
+        """Block until predicate() returns something other than None (re-checked whenever an event
+        is recorded, and at least every 50 ms), or `timeout` passes: returns it, or None."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for e in self._events:
-                    if e["t"] >= after and _matches(e, kind, match):
-                        return e
+                found = predicate()
+                if found is not None:
+                    return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, 0.05))
 
+    def wait_for(self, kind: str, timeout: float, *, after: float = 0.0, **match) -> dict | None:
+        """The first event of `kind` (with the given fields) at or after monotonic time `after`."""
+        return self.wait(lambda: self.first(kind, after=after, **match), timeout)
 
 def _matches(event: dict, kind: str | None, match: dict) -> bool:
     return (kind is None or event["kind"] == kind) and all(event.get(k) == v for k, v in match.items())

@@ -18,7 +18,7 @@ from pathlib import Path
 class Op:
     id: int
     type: str  # ok | fail | info
-    f: str  # chat | readiness | model_new | model_info | models
+    f: str  # chat | readiness | models | model_info_list | model_new | model_info | model_delete | model_update
     worker: str
     t0: float  # invoke
     t: float  # completion
@@ -27,7 +27,9 @@ class Op:
     cls: str = ""  # outcome class (oracle.classify)
     error: str | None = None  # exception class for transport errors
     detail: str | None = None  # short body excerpt for failures
-    value: object = None  # what a read returned (e.g. model_info: the model was found)
+    value: object = None  # what a read returned (model_info: found; models: the names) or a write wrote
+    via: str | None = None  # "front_door" when sent through the readiness-gated load balancer
+    served_by: str | None = None  # through the front door: the worker that answered
 
     @property
     def latency_ms(self) -> float:

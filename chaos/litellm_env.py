@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ from .paths import cache_dir
 from .versions import PRISMA_CLIENT_VERSION, check_litellm_version
 
 STAMP = ".chaos-env.json"
+MUTANT_MARKER = ".chaos-mutant.json"  # in a mutant gateway's venv (chaos selftest): which mutant it holds
 # LiteLLM's model reload job runs every 30 s unless the version reads this variable (1.106.x does).
 RELOAD_INTERVAL_ENV = "PROXY_CONFIG_RELOAD_INTERVAL_SECONDS"
 HARD_CODED_RELOAD_INTERVAL_S = 30.0
@@ -66,6 +67,7 @@ class LiteLLMEnv:
     reload_interval_s: float
     reload_interval_configurable: bool
     origin: str  # "cached" (built by the harness) or "external" (--litellm-venv)
+    variant: str | None = None  # a mutant gateway of chaos selftest: "mutant NAME: what it changes"
 
     @property
     def litellm_bin(self) -> Path:
@@ -123,16 +125,25 @@ def env_from_venv(path: str | os.PathLike) -> LiteLLMEnv:
         raise UsageError(f"--litellm-venv {path}: no virtualenv there (expected {bin_dir}/python)")
     env = inspect_env(bin_dir, origin="external")
     check_litellm_version(env.version)
+    marker = root / MUTANT_MARKER
+    if marker.is_file():
+        try:
+            facts = json.loads(marker.read_text())
+            env = replace(env, variant=f"mutant {facts['name']}: {facts['change']}")
+        except (ValueError, KeyError):
+            env = replace(env, variant="mutant (unreadable marker)")
     if not env.litellm_bin.exists():
         raise UsageError(f"--litellm-venv {path}: no `litellm` command in {bin_dir}; install litellm[proxy] there")
     probe = subprocess.run(
         [str(bin_dir / "python"), "-c", "from prisma import Prisma"], capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
     if probe.returncode != 0:
-        raise UsageError(
-            f"--litellm-venv {path}: the prisma client is not generated; run "
-            f"`{bin_dir}/prisma generate --schema {env.schema_path}` first"
-        )
+        if "hasn't been generated" in probe.stderr:
+            raise UsageError(
+                f"--litellm-venv {path}: the prisma client is not generated; run "
+                f"`{bin_dir}/prisma generate --schema {env.schema_path}` first"
+            )
+        raise UsageError(f"--litellm-venv {path}: cannot import the prisma client there: {_last_line(probe.stderr)}")
     return env
 
 

@@ -1,43 +1,40 @@
 """One run = stack + traffic + schedule + oracle -> evidence folder + verdict.
 
-Phases: start the stack; traffic at every (worker, model) pair; a baseline window (no fault: every
-pair must succeed, else the run is "aborted: baseline not met"); the schedule's steps; heal-all
-(always, in a finally); a recovery window; a final probe round and DB read; the checkers."""
+Phases: start the stack; traffic at every (worker, model) pair, every worker's listings and
+through the front door; a baseline window (no fault: every pair must succeed, else the run is
+"aborted: baseline not met"); the schedule's steps (chaos.interpreter); heal-all (always, in a
+finally); a recovery window; a final probe round and DB read; the checkers, each invariant with
+its role in the scenario (contract or advisory)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+import traceback
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import psycopg
 
 from .errors import ChaosError, UsageError
-from .faults import Fault, FaultError, StackShape, make_fault
+from .faults import FaultError, StackShape, make_fault
 from .history import History
-from .progress import Progress
-from .oracle.checkers import CheckContext, check_all
+from .interpreter import Bounds, StepInterpreter
+from .litellm_env import ensure_env, env_from_venv
+from .oracle.checkers import check_all
 from .oracle.classify import INVALID_MODEL, OK
+from .oracle.context import CheckContext
 from .oracle.verdict import ABORTED, Verdict, counts_of, verdict_of
-from .schedule import Schedule, Step
+from .progress import Progress
+from .scenario import Scenario
+from .schedule import Schedule
 from .stack import BACKENDS, Stack, StackConfig, open_stack
 from .stack.model_reads import MODEL_TABLE
 from .traffic import TrafficConfig, TrafficEngine
 
-
-@dataclass
-class Scenario:
-    name: str
-    title: str
-    schedule: Schedule
-    stack: dict = field(default_factory=dict)  # StackConfig fields for this scenario
-    checks: list[str] | None = None  # None: every invariant
-    recovery_reloads: float = 2.0  # recovery and propagation bounds, in reload intervals
-    min_bound_s: float = 20.0  # never tighter than LiteLLM's own reconnect timing allows
+__all__ = ["Run", "Scenario", "check_schedule", "baseline_problem"]
 
 
 def evidence_dir(results: Path, scenario: str) -> Path:
@@ -55,8 +52,10 @@ class Run:
     def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
                  results: Path = Path("chaos-results"), *, backend: str = "local", progress: Progress | None = None,
                  keep_stack: bool = False):
-        scenario.schedule.validate(scenario.name)
+        scenario.validate()
         check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
+        if backend == "local":  # a bad --litellm-venv or version is one line here, with nothing started
+            env_from_venv(stack_config.litellm_venv) if stack_config.litellm_venv else ensure_env(stack_config.litellm_version)
         self.scenario = scenario
         self.traffic_config = traffic.validate()
         self.progress = progress or Progress(scenario.name)  # default: no progress line, log lines to stderr
@@ -75,7 +74,7 @@ class Run:
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
         stack_fields = self.scenario.stack | {"replicas": self.stack_config.replicas}
-        replace(self.scenario.schedule, stack=stack_fields).save(self.evidence / "schedule.json")
+        self.scenario.evidence_schedule(stack_fields).save(self.evidence / "schedule.json")
         config = replace(self.stack_config, evidence_dir=self.evidence, keep_logs="always")
         self.stack = open_stack(config, self.backend, log=self.log)
         verdict = None
@@ -87,13 +86,18 @@ class Run:
                 verdict = self._run_traffic_and_schedule()
             except ChaosError as exc:
                 verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"harness error: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a harness bug: the run still ends with its verdict
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                verdict = Verdict(status=ABORTED, scenario=self.scenario.name,
+                                  reason=f"harness bug: {type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})")
+                self.log(traceback.format_exc())
             finally:
                 failed = verdict is None or verdict.status != "pass"
                 if verdict is not None:
                     verdict.stack = self.stack.describe()
                     verdict.seed = self.scenario.schedule.seed
                     verdict.evidence = str(self.evidence)
-                    verdict.traffic = asdict(self.traffic_config)
+                    verdict.traffic = asdict(self.traffic_config) | verdict.traffic
                     verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
                     (self.evidence / "verdict.json").write_text(self.stack.redact(json.dumps(verdict.to_json(), indent=2, default=str)))
                 if failed and self.keep_stack and verdict is not None and self.stack.status == "ready":
@@ -128,21 +132,25 @@ class Run:
         return text
 
     # --------------------------------------------------------------------------------
-    def bound_s(self) -> float:
-        """The recovery and propagation bound: a number of reload intervals, never below min_bound_s."""
-        return max(self.scenario.recovery_reloads * self.stack.reload_interval_s, self.scenario.min_bound_s)
+    def bounds(self) -> Bounds:
+        """The recovery and propagation bounds, from the reload interval of the LiteLLM that runs."""
+        return self.scenario.bounds.bounds(self.stack.reload_interval_s)
 
     def _run_traffic_and_schedule(self) -> Verdict:
         stack, schedule = self.stack, self.scenario.schedule
-        bound = self.bound_s()
+        bounds = self.bounds()
         history = History(self.evidence / "history.jsonl")
         workers = {w.name: w.url for w in stack.workers()}
-        engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config).start()
+        front_door = stack.front_door.url if stack.front_door else None
+        engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config,
+                               front_door_url=front_door).start()
         self.progress.watch(lambda: engine.sent, lambda: history.invalid_model_by_worker)
         self.progress.set_phase("baseline")
+        interpreter = StepInterpreter(stack, engine, bounds, self.log, self.scenario.name)
         try:
             t_base = time.monotonic()
             time.sleep(schedule.baseline_s)
+            baseline = (t_base, time.monotonic())
             problem = baseline_problem(history.ops, t_base, workers, stack.config.models)
             if problem:
                 return Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"baseline not met: {problem}",
@@ -150,16 +158,16 @@ class Run:
             stack.events.record("baseline_met", window_s=schedule.baseline_s)
             self.log(f"[{self.scenario.name}] baseline met; running {len(schedule.steps)} step(s)")
             self.progress.set_phase("faults")
-            applied: dict[str, Fault] = {}
             try:
-                self._steps(schedule, engine, applied)
+                interpreter.run(schedule)
             finally:
-                for step_id, fault in reversed(list(applied.items())):
-                    self._heal(step_id, fault)
+                heal_errors = interpreter.heal_all()
                 heal_t = time.monotonic()
                 stack.events.record("heal_all")
-            recovery = max(schedule.recovery_s, bound + 2)
-            self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bound:.0f} s)")
+            if heal_errors:
+                raise FaultError("; ".join(heal_errors))
+            recovery = max(schedule.recovery_s, bounds.recovery_s + 2)
+            self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bounds.recovery_s:.0f} s)")
             self.progress.set_phase("recovery")
             time.sleep(recovery)
             end_t = time.monotonic()
@@ -175,74 +183,18 @@ class Run:
                 stack.events.record("probe_stall", t=since, worker=worker, seconds=round(until - since, 3))
         ctx = CheckContext(
             workers=list(workers), models=list(stack.config.models), events=stack.events.events(), heal_t=heal_t,
-            end_t=end_t, recovery_bound_s=bound, propagation_bound_s=bound, final_db_models=db_models,
-            readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
+            end_t=end_t, recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s,
+            final_db_models=db_models, readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
+            baseline=baseline, front_door=front_door is not None and self.traffic_config.front_door_rate > 0,
         )
-        verdict = verdict_of(self.scenario.name, check_all(history.ops, ctx, self.scenario.checks), history.ops)
-        verdict.durations = {"recovery_window_s": recovery, "bound_s": bound, "requests": engine.sent,
+        invariants = check_all(history.ops, ctx, list(self.scenario.contract), list(self.scenario.advisory))
+        verdict = verdict_of(self.scenario.name, invariants, history.ops)
+        verdict.durations = {"recovery_window_s": recovery, "bound_s": bounds.recovery_s,
+                             "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,
                              "final_round_ok": sum(op.cls == OK for op in final),
                              # seconds in which a worker was not probed (harness starved of CPU)
                              "probe_stall_s": round(sum(until - since for _, since, until in engine.stalls), 2)}
         return verdict
-
-    def _steps(self, schedule: Schedule, engine: TrafficEngine, applied: dict[str, Fault]) -> None:
-        t0 = time.monotonic()
-        last_fired = t0
-        for step in schedule.steps:
-            self._wait_trigger(step, t0, last_fired)
-            last_fired = time.monotonic()
-            if step.apply is not None:
-                fault = make_fault(step.apply, self.stack)
-                self.log(f"[{self.scenario.name}] step {step.id}: apply {fault.describe()}")
-                if not fault.instant:
-                    applied[step.id] = fault  # registered before apply: a half-applied fault is healed too
-                fault.apply()
-                self.stack.events.record("fault_applied", step=step.id, fault=fault.describe(), instant=fault.instant)
-            elif step.heal is not None:
-                fault = applied.pop(step.heal, None)
-                if fault is not None:
-                    self._heal(step.heal, fault)
-            else:
-                self._create_models(step, engine)
-
-    def _heal(self, step_id: str, fault: Fault) -> None:
-        self.log(f"[{self.scenario.name}] heal {fault.describe()}")
-        fault.heal()
-        self.stack.events.record("fault_healed", step=step_id, fault=fault.describe())
-
-    def _wait_trigger(self, step: Step, t0: float, last_fired: float) -> None:
-        if step.at is not None:
-            time.sleep(max(0.0, t0 + step.at - time.monotonic()))
-        elif step.on == "model_query_seen":
-            read = self.stack.events.wait_for("model_table_read", step.within_s, after=last_fired, **step.match)
-            if read is None:
-                raise FaultError(f"step {step.id}: no read of {MODEL_TABLE} {step.match or ''} seen within {step.within_s:.0f} s")
-            self.stack.events.record("model_query_seen", step=step.id, worker=read["worker"])
-        elif step.on is not None:
-            if self.stack.events.wait_for(step.on, step.within_s, after=last_fired, **step.match) is None:
-                raise FaultError(f"step {step.id}: event {step.on} {step.match or ''} not seen within {step.within_s:.0f} s")
-        time.sleep(step.delay_s)
-
-    def _create_models(self, step: Step, engine: TrafficEngine) -> None:
-        spec = step.create_models
-        worker, count = spec.get("worker", "worker-1"), int(spec.get("count", 1))
-        names = [f"{spec.get('prefix', step.id)}-{i}" for i in range(1, count + 1)]
-        self.log(f"[{self.scenario.name}] step {step.id}: create {count} model(s) on {worker}")
-
-        async def create_then_read(name):
-            op = await engine.model_new(worker, name, self.stack.upstream_url)
-            if op.cls == OK:
-                engine.models.append(name)  # from now on probed on every worker
-                await engine.model_info(worker, name)
-            return op
-
-        async def all_of():
-            if spec.get("parallel", True):
-                return await asyncio.gather(*(create_then_read(n) for n in names))
-            return [await create_then_read(n) for n in names]
-
-        ops = engine.call(all_of(), timeout=300)
-        self.stack.events.record("management_returned", step=step.id, worker=worker, created=sum(o.cls == OK for o in ops), asked=count)
 
     def _db_models(self) -> list[str] | None:
         try:
@@ -260,15 +212,11 @@ def check_schedule(schedule: Schedule, shape: StackShape) -> None:
     for step in schedule.steps:
         if step.apply is not None:
             make_fault(step.apply, shape)
-        if step.create_models is not None:
-            count = step.create_models.get("count", 1)
-            if not isinstance(count, int) or count < 1:
-                raise UsageError(f"step {step.id!r}: create_models count={count!r} must be a whole number >= 1")
 
 
 def baseline_problem(ops, since: float, workers: dict, models) -> str | None:
     """Before any fault every pair must have succeeded and none may have answered invalid_model."""
-    recent = [op for op in ops if op.f == "chat" and op.t0 >= since]
+    recent = [op for op in ops if op.f == "chat" and op.via is None and op.t0 >= since]
     bad = [op for op in recent if op.cls == INVALID_MODEL]
     if bad:
         return f"{bad[0].worker} answered invalid_model for {bad[0].model} before any fault"

@@ -1,12 +1,15 @@
 """The chaos scenarios of LiteLLM issue 26237 and its siblings, as data (see chaos.schedule).
 
-Each is usable from pytest (scenarios/), `chaos run NAME` and `chaos reproduce 26237` (S1)."""
+Each is usable from pytest (scenarios/), `chaos run NAME` and `chaos reproduce 26237` (S1), and
+declares its contract (the invariants that decide its verdict) and advisory invariants.
+No step waits on the behaviour under test: a heal "on worker_ready" falls back to a bounded time
+after the worker's process answers on its port (worker_live)."""
 
 from __future__ import annotations
 
 from .errors import UsageError
-from .runner import Scenario
-from .schedule import Schedule, Step
+from .scenario import RESTART_ADVISORY, RESTART_CONTRACT, BoundRules, Scenario
+from .schedule import Fallback, Schedule, Step
 
 # LiteLLM 1.106.x reconnects on its own; make its timing fit the recovery bound (both settable).
 FAST_RECONNECT = {"PRISMA_RECONNECT_COOLDOWN_SECONDS": "5", "PRISMA_HEALTH_WATCHDOG_INTERVAL_SECONDS": "5"}
@@ -14,16 +17,30 @@ FAST_RECONNECT = {"PRISMA_RECONNECT_COOLDOWN_SECONDS": "5", "PRISMA_HEALTH_WATCH
 # (and a 2-core machine keeps up with the probe load).
 BASE_STACK = {"replicas": 2}
 INCIDENT_STACK = BASE_STACK | {"allow_requests_on_db_unavailable": True, "worker_env": FAST_RECONNECT}
+# a worker that never says ready (a correct one, while its DB is unreachable) gets its heal this
+# long after its process answers on its port
+HEAL_AFTER_LIVE_S = 20.0
+
+# model-state scenarios: what a client of the fleet sees, plus what every worker lists
+CHANGE_CONTRACT = ("read_after_create", "create_propagates", "client_invalid_model", "no_model_lost")
+CHANGE_ADVISORY = ("no_invalid_model_strict", "listing_consistent", "no_stall")
+
+
+def heal_when_ready(step_id: str, heals: str, worker: str, delay_s: float) -> Step:
+    """Heal `delay_s` after the worker's first readiness 200, or HEAL_AFTER_LIVE_S after its process
+    answers on its port (a correct worker may never say ready while the fault lasts)."""
+    return Step(step_id, heal=heals, on="worker_ready", match={"worker": worker}, delay_s=delay_s,
+                fallback=Fallback(after_s=HEAL_AFTER_LIVE_S, event="worker_live", match={"worker": worker}), within_s=150)
 
 
 def restart_during(name: str, title: str, fault: dict, heal_delay_s: float, stack: dict) -> Scenario:
     """worker-1 restarts while `fault` is active; the fault heals `heal_delay_s` after the
-    restarted worker's first readiness 200."""
+    restarted worker's first readiness 200 (or its fallback)."""
     return Scenario(name, title, Schedule(
         name, steps=[
             Step("fault", apply=fault),
             Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
-            Step("heal", heal="fault", on="worker_ready", match={"worker": "worker-1"}, delay_s=heal_delay_s, within_s=150),
+            heal_when_ready("heal", "fault", "worker-1", heal_delay_s),
         ]), stack=stack)
 
 
@@ -50,7 +67,7 @@ def s4() -> Scenario:
     return Scenario("S4", "flapping DB link during a rolling restart", Schedule(
         "S4", steps=[
             Step("flap", apply={"kind": "link_flap", "link": "postgres", "period_s": 3, "duty": 0.5, "jitter_s": 0.5, "seed": 4}),
-            Step("roll", apply={"kind": "rolling_restart"}),
+            Step("roll", apply={"kind": "rolling_restart", "after_live_s": HEAL_AFTER_LIVE_S}),
             Step("stop-flap", heal="flap"),
         ], seed=4), stack=INCIDENT_STACK)
 
@@ -61,7 +78,10 @@ def s5() -> Scenario:
         "S5", steps=[
             Step("outage", apply={"kind": "pg_stop"}),
             Step("heal", heal="outage", at=25),
-        ]), stack=INCIDENT_STACK)
+        ]), stack=INCIDENT_STACK,
+        contract=("no_invalid_model_ready_gated", "client_invalid_model", "readiness_truthful", "recovery", "no_model_lost",
+                  "listing_consistent"),
+        advisory=("no_invalid_model_strict", "no_stall"))
 
 
 def s6() -> Scenario:
@@ -74,14 +94,15 @@ def s7() -> Scenario:
     """A model created on one worker must become servable on all others within the bound."""
     return Scenario("S7", "propagation of a model created on one worker", Schedule(
         "S7", steps=[Step("create", create_models={"worker": "worker-1", "count": 1, "prefix": "s7-model"})],
-        recovery_s=0), stack=BASE_STACK, checks=["no_invalid_model_strict", "read_after_create", "no_model_lost"])
+        recovery_s=0), stack=BASE_STACK, contract=CHANGE_CONTRACT, advisory=CHANGE_ADVISORY)
 
 
 def s8() -> Scenario:
-    """50 models created in parallel, each read back immediately (the Terraform provider's failure)."""
-    return Scenario("S8", "50 parallel creates, each read back at once", Schedule(
-        "S8", steps=[Step("create", create_models={"worker": "worker-1", "count": 50, "prefix": "s8-model", "parallel": True})],
-        recovery_s=0), stack=BASE_STACK, checks=["no_invalid_model_strict", "read_after_create", "no_model_lost"])
+    """50 models created in parallel through the front door, each read back through it at once
+    (the Terraform provider's pattern: create, then read; the read may land on any replica)."""
+    return Scenario("S8", "50 parallel creates through the front door, each read back at once", Schedule(
+        "S8", steps=[Step("create", create_models={"via": "front_door", "count": 50, "prefix": "s8-model", "parallel": True})],
+        recovery_s=0), stack=BASE_STACK, contract=CHANGE_CONTRACT, advisory=CHANGE_ADVISORY)
 
 
 def s9() -> Scenario:
@@ -92,18 +113,65 @@ def s9() -> Scenario:
             Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
             Step("blackhole", apply={"kind": "toxic", "link": "worker-1", "type": "timeout", "attributes": {"timeout": 0}},
                  on="worker_spawned", match={"worker": "worker-1"}, delay_s=3),
-            Step("heal-blackhole", heal="blackhole", on="worker_ready", match={"worker": "worker-1"}, delay_s=5, within_s=150),
+            heal_when_ready("heal-blackhole", "blackhole", "worker-1", 5),
             Step("heal-slow", heal="slow"),
         ]), stack=INCIDENT_STACK)
 
 
-SCENARIOS = {f.__name__.upper(): f for f in (s1, s2, s3, s4, s5, s6, s7, s8, s9)}
+def s10() -> Scenario:
+    """A short outage on every worker's DB link (longer than a reload interval), healed; then one
+    model deleted and another updated through worker-1: every worker must follow."""
+    return Scenario("S10", "delete and update propagation after a DB blip", Schedule(
+        "S10", steps=[
+            Step("blip", apply={"kind": "link_down", "link": "workers"}),
+            Step("unblip", heal="blip", delay_s=8, settle="recovery_bound"),
+            Step("delete", delete_models={"worker": "worker-1", "models": ["claude-3-5-haiku"]}),
+            Step("update", update_models={"worker": "worker-1", "models": ["gpt-4o-mini"], "route": "blue"},
+                 settle="propagation_bound"),
+        ]), stack=INCIDENT_STACK,
+        contract=("delete_propagates", "update_propagates", "recovery", "no_model_lost", "client_invalid_model",
+                  "no_invalid_model_ready_gated", "readiness_truthful"),
+        advisory=("no_invalid_model_strict", "listing_consistent", "no_stall"))
+
+
+def s11() -> Scenario:
+    """A healthy DB and nothing changing, across several reloads: every worker lists every model on
+    every poll, nothing stalls, nothing is answered 'Invalid model name'."""
+    return Scenario("S11", "steady state across reloads", Schedule("S11", steps=[], recovery_s=20), stack=BASE_STACK,
+                    contract=("listing_consistent", "no_stall", "no_invalid_model_strict", "client_invalid_model",
+                              "readiness_truthful", "no_model_lost"),
+                    advisory=("recovery",))
+
+
+def s12() -> Scenario:
+    """A model created on worker-1 must be listed by every worker within one reload interval plus
+    slack, and vanish from every listing as fast once deleted."""
+    return Scenario("S12", "propagation by listing: create, then delete, on one worker", Schedule(
+        "S12", steps=[
+            Step("create", create_models={"worker": "worker-1", "count": 1, "prefix": "s12-model"}, settle="propagation_bound"),
+            Step("delete", delete_models={"worker": "worker-1", "models": ["s12-model-1"]}, settle="propagation_bound"),
+        ], recovery_s=0), stack=BASE_STACK,
+        contract=("create_propagates", "delete_propagates", "read_after_create", "client_invalid_model", "no_model_lost"),
+        advisory=CHANGE_ADVISORY, bounds=BoundRules(propagation_reloads=1, propagation_slack_s=5, min_propagation_s=0))
+
+
+def s13() -> Scenario:
+    """The Terraform provider through a Service: 50 models created in parallel through the front
+    door (landing on any of 3 replicas), each read back through it at once and again until the bound."""
+    return Scenario("S13", "read-after-create through the front door, 50 parallel creates, 3 replicas", Schedule(
+        "S13", steps=[Step("create", create_models={"via": "front_door", "count": 50, "prefix": "s13-model", "parallel": True,
+                                                    "read_until_bound": True})],
+        recovery_s=0), stack=BASE_STACK | {"replicas": 3}, contract=CHANGE_CONTRACT, advisory=CHANGE_ADVISORY)
+
+
+SCENARIOS = {f.__name__.upper(): f for f in (s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13)}
 # issue -> (scenario, the LiteLLM version it was reported against)
 ISSUES = {"26237": ("S1", "1.82.3")}
+__all__ = ["RESTART_ADVISORY", "RESTART_CONTRACT", "SCENARIOS", "get"]
 
 
 def get(name: str) -> Scenario:
     key = ISSUES[name][0] if name in ISSUES else name.upper()
     if key not in SCENARIOS:
         raise UsageError(f"unknown scenario {name!r}; expected one of: {', '.join(SCENARIOS)} (or issue 26237)")
-    return SCENARIOS[key]()
+    return SCENARIOS[key]().validate()

@@ -55,3 +55,11 @@ KNOWN_FAILURES: dict[tuple[str, str], dict[str, str]] = {
 
 def known_failure(scenario: str, version: str, invariant: str) -> str | None:
     return KNOWN_FAILURES.get((scenario, version), {}).get(invariant)
+
+
+def expected_verdict(scenario: str, version: str) -> str:
+    """fail when a contract invariant of the scenario is a known failure on that version."""
+    from chaos import scenarios
+
+    contract = scenarios.get(scenario).contract
+    return "fail" if any(inv in contract for inv in KNOWN_FAILURES.get((scenario, version), {})) else "pass"

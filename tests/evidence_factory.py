@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from chaos.history import History, Op
-from chaos.oracle.checkers import CheckContext, check_all
+from chaos.oracle.checkers import check_all
+from chaos.oracle.context import CheckContext
 from chaos.oracle.classify import INVALID_MODEL, OK, WORKER_DOWN
 from chaos.oracle.verdict import verdict_of
 

@@ -120,3 +120,63 @@ def test_unknown_trigger_event_is_named(tmp_path):
     path.write_text('{"steps": [{"id": "a", "apply": {"kind": "link_down"}, "on": "full_moon"}]}')
     out = run_cli("replay", str(path))
     _one_line_error(out, "'full_moon'", "worker_ready")
+
+
+@pytest.mark.parametrize(
+    "schedule, needles",
+    [
+        ('{"steps": [{"id": "a", "apply": {"kind": "link_down"}}, {"id": "b", "heal": "a", "on": "worker_ready", '
+         '"fallback": {"from": "worker_live", "after_s": 300}}]}', ["after_s=300", "within_s=120"]),
+        ('{"steps": [{"id": "a", "apply": {"kind": "link_down"}}, {"id": "b", "heal": "a", "on": "worker_ready"}]}',
+         ["'worker_ready'", "fallback"]),
+        ('{"steps": [], "contract": ["recovery", "no_such_checker"]}', ["no_such_checker", "no_invalid_model_strict"]),
+    ],
+)
+def test_bad_triggers_and_judges_start_nothing(tmp_path, schedule, needles):
+    path = tmp_path / "schedule.json"
+    path.write_text(schedule)
+    before = snapshot()
+    out = run_cli("replay", str(path), timeout=120)
+    _one_line_error(out, *needles)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["selftest", "--mutant", "no-such-mutant"], ["'no-such-mutant'", "fixed"]),
+    (["selftest", "--litellm", "1.82.3"], ["1.82.3", "1.106"]),
+    (["mutant", "build", "no-such-mutant", "--out", "/tmp/never-made"], ["'no-such-mutant'"]),
+    (["run", "S1", "--litellm-venv", "/nonexistent/venv"], ["/nonexistent/venv", "no virtualenv"]),
+])
+def test_bad_selftest_and_venv_input_starts_nothing(args, needles):
+    before = snapshot()
+    out = run_cli(*args, timeout=120)
+    _one_line_error(out, *needles)
+    assert snapshot() == before
+
+
+@pytest.fixture(scope="module")
+def bare_venvs(tmp_path_factory):
+    """A virtualenv without LiteLLM, and one with LiteLLM and an ungenerated prisma client."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path_factory.mktemp("venvs")
+    uv = str(Path(sys.executable).parent / "uv")
+    empty, ungenerated = root / "empty", root / "ungenerated"
+    for venv in (empty, ungenerated):
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    # the packages only (no dependencies needed to be found), and prisma as published: not generated
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(ungenerated / "bin" / "python"), "--no-deps",
+                    "litellm==1.106.2", "litellm-proxy-extras==0.4.108"], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(ungenerated / "bin" / "python"), "prisma==0.11.0"], check=True)
+    return empty, ungenerated
+
+
+def test_a_venv_without_litellm_or_without_a_generated_prisma_client_is_one_line(bare_venvs):
+    empty, ungenerated = bare_venvs
+    before = snapshot()
+    _one_line_error(run_cli("run", "S1", "--litellm-venv", str(empty)), "no LiteLLM installed", str(empty))
+    _one_line_error(run_cli("run", "S1", "--litellm-venv", str(ungenerated)), "prisma client is not generated", "prisma generate")
+    _one_line_error(run_cli("selftest", "--litellm-venv", str(ungenerated), "--quick"), "prisma client is not generated")
+    assert snapshot() == before

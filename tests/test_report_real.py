@@ -14,7 +14,8 @@ import httpx
 import psycopg
 import pytest
 
-from chaos.runner import Run, Scenario
+from chaos.runner import Run
+from chaos.scenario import BoundRules, Scenario
 from chaos.schedule import Schedule, Step
 from chaos.stack import StackConfig
 from chaos.versions import DEFAULT_LITELLM_VERSION
@@ -41,7 +42,8 @@ def kept_run(tmp_path_factory):
     scenario = Scenario("R1", "worker-1 stopped and started; recovery bound 1 s", Schedule(
         "R1", steps=[Step("stop", apply={"kind": "worker_stop", "worker": "worker-1"}),
                      Step("start", heal="stop", delay_s=1)], recovery_s=3),
-        stack={"replicas": 1}, checks=["no_invalid_model_strict", "recovery"], recovery_reloads=0, min_bound_s=1)
+        stack={"replicas": 1}, contract=("no_invalid_model_strict", "recovery"), advisory=(),
+        bounds=BoundRules(recovery_reloads=0, min_recovery_s=1))
     run = Run(scenario, StackConfig(replicas=1, litellm_version=DEFAULT_LITELLM_VERSION),
               results=tmp_path_factory.mktemp("results"), keep_stack=True)
     run.execute()

@@ -13,8 +13,9 @@ DB_UNAVAILABLE = "db_unavailable"
 UPSTREAM_ERROR = "upstream_error"
 WORKER_DOWN = "worker_down"
 TIMEOUT = "timeout"
+NO_READY_WORKER = "no_ready_worker"  # the front door had no worker passing its readiness probe (HAProxy's 503)
 OTHER = "other"
-CLASSES = (OK, INVALID_MODEL, DB_UNAVAILABLE, UPSTREAM_ERROR, WORKER_DOWN, TIMEOUT, OTHER)
+CLASSES = (OK, INVALID_MODEL, DB_UNAVAILABLE, UPSTREAM_ERROR, WORKER_DOWN, TIMEOUT, NO_READY_WORKER, OTHER)
 # not an answer of the system under test: the harness cancelled the request (end of traffic)
 CANCELLED = "cancelled"
 
@@ -24,6 +25,7 @@ INVALID_MODEL_MARKERS = (
     "There are no healthy deployments for this model",
 )
 DB_MARKERS = ("No connected db", "Not connected to DB", "DB not connected", "database", "prisma", "P1001", "P1017", "P2024")
+NO_READY_WORKER_MARKER = "No server is available to handle this request"
 UPSTREAM_MARKERS = ("OpenAIException", "injected by litellm-chaos", "APIConnectionError", "ServiceUnavailableError")
 
 # transport errors (httpx exception class names) -> class
@@ -44,6 +46,8 @@ def classify(status: int | None, body: str = "", error: str | None = None) -> st
         return OK
     if status in (400, 404) and any(m in body for m in INVALID_MODEL_MARKERS):
         return INVALID_MODEL
+    if status == 503 and NO_READY_WORKER_MARKER in body:
+        return NO_READY_WORKER
     lowered = body.lower()
     if any(m.lower() in lowered for m in DB_MARKERS):
         return DB_UNAVAILABLE

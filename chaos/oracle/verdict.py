@@ -1,12 +1,13 @@
-"""The verdict of a run: pass, fail (the system under test broke an invariant) or aborted
-(harness error, or the stack was not healthy before any fault: "baseline not met")."""
+"""The verdict of a run: pass, fail (the system under test broke a contract invariant) or aborted
+(harness error, a checker that raised on a contract invariant, or the stack was not healthy
+before any fault: "baseline not met"). Advisory invariants are reported, never decide."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..history import Op
-from .checkers import FAIL, InvariantResult
+from .context import ADVISORY, CONTRACT, FAIL, UNKNOWN, InvariantResult
 
 PASS, ABORTED = "pass", "aborted"
 EXIT_CODES = {PASS: 0, "fail": 1, ABORTED: 4}
@@ -23,7 +24,7 @@ class Verdict:
     seed: int | None = None
     durations: dict = field(default_factory=dict)
     evidence: str = ""
-    traffic: dict = field(default_factory=dict)  # the traffic settings (rate, timeouts)
+    traffic: dict = field(default_factory=dict)  # the traffic settings (rate, timeouts) and the probe rates achieved
 
     @property
     def exit_code(self) -> int:
@@ -34,14 +35,21 @@ class Verdict:
 
     @property
     def failed(self) -> list[str]:
-        return [i.name for i in self.invariants if i.status == FAIL]
+        """Contract invariants that failed: why the verdict is fail."""
+        return [i.name for i in self.invariants if i.status == FAIL and i.role == CONTRACT]
+
+    @property
+    def advisory_failed(self) -> list[str]:
+        return [i.name for i in self.invariants if i.status == FAIL and i.role == ADVISORY]
 
     def first_violation(self) -> tuple[str, dict] | None:
-        firsts = [(i.name, i.first_violation) for i in self.invariants if i.first_violation]
-        if not firsts:
-            return None
-        name, v = min(firsts, key=lambda nv: nv[1].first["t"])
-        return name, v.to_json()
+        """The earliest violation of a contract invariant (of an advisory one when none failed)."""
+        for roles in ((CONTRACT,), (CONTRACT, ADVISORY)):
+            firsts = [(i.name, i.first_violation) for i in self.invariants if i.first_violation and i.role in roles]
+            if firsts:
+                name, v = min(firsts, key=lambda nv: nv[1].first["t"])
+                return name, v.to_json()
+        return None
 
     def to_json(self) -> dict:
         return {
@@ -49,6 +57,7 @@ class Verdict:
             "scenario": self.scenario,
             "reason": self.reason,
             "failed_invariants": self.failed,
+            "advisory_failed": self.advisory_failed,
             "first_violation": self.first_violation(),
             "invariants": [i.to_json() for i in self.invariants],
             "counts": self.counts,
@@ -61,6 +70,7 @@ class Verdict:
 
 
 def counts_of(ops: list[Op]) -> dict:
+    """worker (or front-door) -> model -> outcome class -> chat probes."""
     counts: dict = {}
     for op in ops:
         if op.f != "chat":
@@ -71,5 +81,13 @@ def counts_of(ops: list[Op]) -> dict:
 
 
 def verdict_of(scenario: str, invariants: list[InvariantResult], ops: list[Op], **extra) -> Verdict:
-    status = "fail" if any(i.status == FAIL for i in invariants) else PASS
-    return Verdict(status=status, scenario=scenario, invariants=invariants, counts=counts_of(ops), **extra)
+    contract = [i for i in invariants if i.role == CONTRACT]
+    unknown = [i for i in contract if i.status == UNKNOWN]
+    if any(i.status == FAIL for i in contract):
+        status, reason = "fail", ""
+    elif unknown:
+        status = ABORTED
+        reason = "checker error: " + "; ".join(f"{i.name}: {i.error}" for i in unknown)
+    else:
+        status, reason = PASS, ""
+    return Verdict(status=status, scenario=scenario, invariants=invariants, reason=reason, counts=counts_of(ops), **extra)

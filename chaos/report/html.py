@@ -82,12 +82,14 @@ def _invariants(ev: Evidence) -> str:
         violations = inv.get("violations", [])
         first = min(violations, key=lambda v: v["first"].get("t", 0), default=None)
         where = "" if first is None else f"{first['worker']} {first.get('model') or ''}: {first['first'].get('cls')}"
-        rows.append(f"<tr><td>{escape(inv['name'])}</td><td>{_status(inv['status'])}</td>"
+        note = inv.get("note", "") + (f" checker error: {inv['error']}" if inv.get("error") else "")
+        rows.append(f"<tr><td>{escape(inv['name'])}</td><td>{escape(inv.get('role', 'contract'))}</td><td>{_status(inv['status'])}</td>"
                     f"<td class=num>{sum(v['count'] for v in violations)}</td><td>{escape(where)}</td>"
-                    f"<td>{escape(inv.get('description', ''))}{'<br><i>' + escape(inv['note']) + '</i>' if inv.get('note') else ''}</td></tr>")
+                    f"<td>{escape(inv.get('description', ''))}{'<br><i>' + escape(note) + '</i>' if note else ''}</td></tr>")
     if not rows:
         return "<p>No invariants were judged (the run aborted before the checkers ran).</p>"
-    return ("<table><tr><th>invariant</th><th>result</th><th>violating ops</th><th>first violation</th><th>what it says</th></tr>"
+    return ("<p>Contract invariants decide the verdict; advisory ones are reported only.</p>"
+            "<table><tr><th>invariant</th><th>role</th><th>result</th><th>violating ops</th><th>first violation</th><th>what it says</th></tr>"
             + "".join(rows) + "</table>")
 
 
@@ -95,7 +97,8 @@ def _first_violation(ev: Evidence) -> str:
     fv = first_violation(ev)
     if fv is None:
         return "<p>No invariant was violated.</p>"
-    text = (f"<p><b>{escape(fv.invariant)}</b>: {escape(fv.worker)} answered <b>{escape(fv.cls)}</b>"
+    via = " through the front door" if fv.via else ""
+    text = (f"<p><b>{escape(fv.invariant)}</b>: {escape(fv.worker)}{via} answered <b>{escape(fv.cls)}</b>"
             f"{f' (HTTP {fv.status})' if fv.status else ''} for model <b>{escape(str(fv.model))}</b>, "
             f"{escape(fv.after_fault or 'before any fault')}; faults active then: {escape(', '.join(fv.faults_active) or 'none')}; "
             f"{fv.count} violating op(s) on that pair.</p>")

@@ -21,6 +21,7 @@ class FirstViolation:
     count: int
     after_fault: str | None  # "12.3 s after step 'restart' (worker_restart(worker=worker-1))"
     faults_active: list[str]
+    via: str | None = None  # "front_door": a client of the front door got it (worker: who answered)
 
 
 def first_violation(ev: Evidence) -> FirstViolation | None:
@@ -33,7 +34,7 @@ def first_violation(ev: Evidence) -> FirstViolation | None:
     fault = ev.faults_before(t)
     after = None if fault is None else f"{t - fault['t']:.1f} s after step {fault.get('step')!r} ({fault.get('fault')})"
     return FirstViolation(name, v.get("worker", "?"), v.get("model"), op.get("cls", "?"), op.get("status"), t,
-                          v.get("count", 0), after, v.get("faults_active") or [])
+                          v.get("count", 0), after, v.get("faults_active") or [], v.get("via"))
 
 
 def class_totals(ev: Evidence) -> dict[str, int]:
@@ -53,7 +54,10 @@ def worker_totals(ev: Evidence, cls: str) -> dict[str, int]:
 def replay_command(ev: Evidence) -> str:
     what = ev.what_ran
     cmd = ["chaos", "replay", str(ev.path / "schedule.json")]
-    if what.get("litellm_version"):
+    env = what.get("litellm_env") or {}
+    if env.get("origin") == "external" and env.get("root"):  # --litellm-venv (a patched or mutant LiteLLM)
+        cmd += ["--litellm-venv", str(env["root"])]
+    elif what.get("litellm_version"):
         cmd += ["--litellm", str(what["litellm_version"])]
     rate = ev.verdict.get("traffic", {}).get("rate_per_worker")
     if rate:
@@ -63,23 +67,39 @@ def replay_command(ev: Evidence) -> str:
 
 def headline(ev: Evidence) -> str:
     what = ev.what_ran
-    return (f"{ev.scenario}: {ev.status.upper()}  (LiteLLM {what.get('litellm_version')}, {what.get('backend')} backend, "
+    variant = f" [{what['litellm_variant']}]" if what.get("litellm_variant") else ""
+    return (f"{ev.scenario}: {ev.status.upper()}  (LiteLLM {what.get('litellm_version')}{variant}, {what.get('backend')} backend, "
             f"Prisma engine: {what.get('prisma_query_engine')})")
+
+
+STATUS_WORDS = {"pass": "held", "fail": "FAILED", "not_checked": "not checked", "unknown": "UNKNOWN (checker raised)"}
+
+
+def invariant_lines(ev: Evidence) -> list[str]:
+    """Every invariant with its role: contract ones decide the verdict, advisory ones are reported."""
+    lines = []
+    for role in ("contract", "advisory"):
+        parts = []
+        for inv in ev.verdict.get("invariants", []):
+            if inv.get("role", "contract") != role:
+                continue
+            n = sum(v.get("count", 0) for v in inv.get("violations", []))
+            word = STATUS_WORDS.get(inv.get("status"), inv.get("status"))
+            parts.append(f"{inv['name']} {word}" + (f" ({n} ops)" if n else "") + (f" [{inv['error']}]" if inv.get("error") else ""))
+        if parts:
+            lines.append(f"{role + ':':10s}" + "; ".join(parts))
+    return lines
 
 
 def verdict_block(ev: Evidence) -> str:
     lines = ["=" * 78, headline(ev)]
     if ev.verdict.get("reason"):
         lines.append(f"reason: {ev.verdict['reason']}")
-    failed = ev.verdict.get("failed_invariants") or []
-    checked = [i["name"] for i in ev.verdict.get("invariants", []) if i.get("status") == "pass"]
-    if failed:
-        lines.append(f"failed: {', '.join(failed)}")
-    if checked:
-        lines.append(f"held:   {', '.join(checked)}")
+    lines += invariant_lines(ev)
     fv = first_violation(ev)
     if fv:
-        lines.append(f"first violation: {fv.invariant}: {fv.worker} answered {fv.cls}"
+        via = " through the front door" if fv.via else ""
+        lines.append(f"first violation: {fv.invariant}: {fv.worker}{via} answered {fv.cls}"
                      f"{f' (HTTP {fv.status})' if fv.status else ''} for {fv.model}, "
                      f"{fv.after_fault or 'before any fault'}; {fv.count} such op(s) on that pair")
     totals = class_totals(ev)

@@ -18,13 +18,15 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..oracle.classify import DB_UNAVAILABLE, INVALID_MODEL, OK, OTHER, TIMEOUT, UPSTREAM_ERROR, WORKER_DOWN  # noqa: E402
+from ..oracle.classify import (DB_UNAVAILABLE, INVALID_MODEL, NO_READY_WORKER, OK, OTHER, TIMEOUT,  # noqa: E402
+                               UPSTREAM_ERROR, WORKER_DOWN)
 from .evidence import Evidence  # noqa: E402
 
 # rows inside a worker lane, top to bottom; anything else (e.g. cancelled) goes to "other"
-ROWS = (OK, INVALID_MODEL, DB_UNAVAILABLE, WORKER_DOWN, TIMEOUT, UPSTREAM_ERROR, OTHER)
+ROWS = (OK, INVALID_MODEL, DB_UNAVAILABLE, WORKER_DOWN, TIMEOUT, UPSTREAM_ERROR, NO_READY_WORKER, OTHER)
 COLOURS = {OK: "#2e9d4a", INVALID_MODEL: "#d7191c", DB_UNAVAILABLE: "#f08a24", WORKER_DOWN: "#7b3294",
-           TIMEOUT: "#2c7bb6", UPSTREAM_ERROR: "#a6611a", OTHER: "#808080"}
+           TIMEOUT: "#2c7bb6", UPSTREAM_ERROR: "#a6611a", NO_READY_WORKER: "#c2a5cf", OTHER: "#808080"}
+FRONT_DOOR_LANE = "front-door"  # what clients of the front door got (a lane of its own, at the bottom)
 WORKER_MARKS = {  # event kind -> (marker, colour, label)
     "worker_stopped": ("v", "#000000", "stopped"),
     "worker_killed": ("X", "#000000", "killed"),
@@ -43,6 +45,8 @@ def render_timeline(ev: Evidence, width_px: int = WIDTH_PX, height_px: int = HEI
     """The timeline as PNG bytes."""
     chats = [op for op in ev.ops if op.get("f") == "chat"]
     workers = ev.workers() or ["worker-1"]
+    if any(op.get("worker") == FRONT_DOOR_LANE for op in chats):
+        workers.append(FRONT_DOOR_LANE)
     t_lo, t_hi = _time_range(ev, chats)
     fig, ax = plt.subplots(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
     try:
@@ -54,6 +58,7 @@ def render_timeline(ev: Evidence, width_px: int = WIDTH_PX, height_px: int = HEI
         _draw_readiness(ax, ev, lanes, t_lo, t_hi)
         _draw_faults(ax, ev, fault_lane_y, t_lo, t_hi)
         _draw_worker_events(ax, ev, lanes, lane_h, t_lo)
+        _draw_violations(ax, ev, lanes, lane_h, t_lo)
         _annotate_first_violation(ax, ev, lanes, t_lo)
         ax.set_xlim(0, t_hi - t_lo)
         ax.set_ylim(-0.8, fault_lane_y + 3)
@@ -184,14 +189,33 @@ def _draw_worker_events(ax, ev, lanes, lane_h, t_lo) -> None:
             ax.scatter(xs, ys, marker=marker, color=colour, s=40, zorder=7, clip_on=False)
 
 
+def _violation_lane(v: dict, lanes: dict) -> str | None:
+    lane = FRONT_DOOR_LANE if v.get("via") == "front_door" else v.get("worker")
+    return lane if lane in lanes else None
+
+
+def _draw_violations(ax, ev, lanes, lane_h, t_lo) -> None:
+    """A red bar along the top of a lane from the first to the last operation of every violation of
+    a failed invariant: listing flickers and stale parameters show here, not in the chat rows."""
+    for inv in ev.verdict.get("invariants", []):
+        for v in inv.get("violations", []) if inv.get("status") == "fail" else []:
+            lane = _violation_lane(v, lanes)
+            first, last = v.get("first", {}), v.get("last", {})
+            if lane is None or "t" not in first:
+                continue
+            x0 = first.get("t0", first["t"]) - t_lo
+            ax.broken_barh([(x0, max(last.get("t", first["t"]) - t_lo - x0, 0.0) or 0.05)], (lanes[lane] + lane_h - 0.35, 0.25),
+                           facecolors="#d7191c", zorder=8)
+
+
 def _annotate_first_violation(ax, ev, lanes, t_lo) -> None:
     first = ev.verdict.get("first_violation")
     if not first:
         return
     name, v = first
     op = v.get("first", {})
-    worker = v.get("worker")
-    if worker not in lanes or "t" not in op:
+    worker = _violation_lane(v, lanes)
+    if worker is None or "t" not in op:
         return
     x, y = op["t"] - t_lo, _row_y(lanes[worker], op.get("cls", OTHER)) + 0.5
     ax.annotate(f"first violation: {name}\n{worker} {v.get('model')} ({op.get('cls')})", xy=(x, y),
@@ -213,5 +237,7 @@ def _legend(ax, chats) -> None:
         labels.append(label)
     handles += [plt.Rectangle((0, 0), 1, 1, color="#f7c948", alpha=0.5), plt.Rectangle((0, 0), 1, 1, color="#9ad19f")]
     handles.append(plt.Rectangle((0, 0), 1, 1, fc="none", ec="#999999", hatch="///"))
-    labels += ["fault window", "readiness 200 (red: not)", "not probed (harness fell behind or in-flight cap)"]
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="#d7191c"))
+    labels += ["fault window", "readiness 200 (red: not)", "not probed (harness fell behind or in-flight cap)",
+               "violation (first to last op)"]
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)

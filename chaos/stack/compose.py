@@ -28,6 +28,7 @@ from ..images import local_images
 from ..litellm_env import INSPECT_SCRIPT, HARD_CODED_RELOAD_INTERVAL_S, RELOAD_INTERVAL_ENV, LiteLLMEnv
 from ..ports import HOST
 from .container import ContainerProcess
+from .front_door import FrontDoor, front_door_config
 from .haproxy import HAProxyRuntime, accepts
 from .litellm_worker import LiteLLMWorker, WorkerSettings, litellm_config, litellm_environment
 from .model_reads import ModelReadWatcher
@@ -42,6 +43,7 @@ COMPOSE_DIR = COMPOSE_FILE.parent
 RUN_LABEL = "io.litellm-chaos.run"
 MAX_COMPOSE_REPLICAS = 5  # services litellm-1..5 in the compose file
 INFRA_SERVICES = ("postgres", "toxiproxy", "haproxy", "upstream")
+FRONT_DOOR_SERVICE = "front-door"
 IMAGE_VARS = {"postgres": "POSTGRES_IMAGE", "haproxy": "HAPROXY_IMAGE", "toxiproxy": "TOXIPROXY_IMAGE",
               "litellm": "LITELLM_IMAGE", "upstream": "UPSTREAM_IMAGE"}
 # appended to INSPECT_SCRIPT: one container run tells both
@@ -118,7 +120,7 @@ class ComposeStack(SupervisedStack):
         if check.returncode != 0:
             raise UsageError(f"compose file {COMPOSE_FILE} is invalid: {_last_line(check.stderr) or 'docker compose config failed'}")
         services = set(check.stdout.split())
-        missing = sorted({*INFRA_SERVICES, "schema", *(service_of(w) for w in self._worker_names())} - services)
+        missing = sorted({*INFRA_SERVICES, "schema", FRONT_DOOR_SERVICE, *(service_of(w) for w in self._worker_names())} - services)
         if missing:
             raise UsageError(f"compose file {COMPOSE_FILE} lacks service(s) {missing}; the compose backend needs them")
 
@@ -157,7 +159,8 @@ class ComposeStack(SupervisedStack):
         return out.decode()
 
     def _port_names(self) -> list[str]:
-        return ["postgres", "haproxy", "haproxy-admin", "toxiproxy-api", "upstream", *self._worker_names()]
+        return ["postgres", "haproxy", "haproxy-admin", "toxiproxy-api", "upstream", "front-door", "front-door-admin",
+                *self._worker_names()]
 
     def _new_worker(self, name: str, settings: WorkerSettings) -> LiteLLMWorker:
         process = ContainerProcess(self.client, self._container_name(service_of(name)), name, self.log_dir / f"{name}.log")
@@ -187,9 +190,12 @@ class ComposeStack(SupervisedStack):
         (self.run_dir / "litellm.yaml").write_text(litellm_config(settings))
         env_file = self.run_dir / "litellm.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in litellm_environment(settings).items()))
+        front_door = self.run_dir / "front-door.cfg"
+        front_door.write_text(front_door_config(self.config.front_door, "0.0.0.0:8080", "ipv4@0.0.0.0:9999",
+                                                {w: f"{service_of(w)}:4000" for w in self._worker_names()}, docker_dns=True))
         values = {"COMPOSE_PROJECT_NAME": self.project, "CHAOS_RUN_ID": self.run_id,
                   "LITELLM_CONFIG": str(self.run_dir / "litellm.yaml"), "LITELLM_ENV_FILE": str(env_file),
-                  "LITELLM_MIGRATIONS": str(self.run_dir / "migrations")}
+                  "LITELLM_MIGRATIONS": str(self.run_dir / "migrations"), "FRONT_DOOR_CONFIG": str(front_door)}
         values |= {IMAGE_VARS[service]: image for service, image in self.images.items()}
         port_vars = {"postgres": "POSTGRES", "haproxy": "HAPROXY", "haproxy-admin": "HAPROXY_ADMIN",
                      "toxiproxy-api": "TOXIPROXY_API", "upstream": "UPSTREAM"}
@@ -240,6 +246,17 @@ class ComposeStack(SupervisedStack):
         # the worker containers exist from here on; the supervisor starts them one by one
         self._compose("create", "--no-recreate", *[service_of(w) for w in self._worker_names()])
         self.events.record("infra_ready", ports=dict(self.ports), project=self.project)
+
+    def _start_front_door(self) -> None:
+        self._compose("up", "-d", "--no-deps", FRONT_DOOR_SERVICE)
+        process = ContainerProcess(self.client, self._container_name(FRONT_DOOR_SERVICE), FRONT_DOOR_SERVICE,
+                                   self.log_dir / "front-door.log")
+        process.follow_logs(since=1)
+        self._infra.append(process)
+        # docker-proxy accepts on the published port before HAProxy listens: the runtime API's
+        # answers (wait_all_up) are what tells that it is up
+        self.front_door = FrontDoor((HOST, self.ports["front-door-admin"]), f"http://{HOST}:{self.ports['front-door']}", process)
+        self.save_state()
 
     def _wait_infra(self, timeout: float = 120.0) -> None:
         """Every infra service healthy and the schema job done (exit 0)."""

@@ -28,6 +28,29 @@ class RestartPolicy:
 
 
 @dataclass(frozen=True)
+class FrontDoorConfig:
+    """The readiness-gated load balancer in front of the workers (chaos/stack/front_door.py),
+    with the probe settings of a Kubernetes readiness probe (defaults are Kubernetes' own)."""
+
+    enabled: bool = True
+    period_s: float = 10.0  # periodSeconds
+    failure_threshold: int = 3  # failureThreshold
+    success_threshold: int = 1  # successThreshold
+    timeout_s: float = 1.0  # timeoutSeconds
+
+    def validate(self) -> "FrontDoorConfig":
+        for name in ("period_s", "timeout_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise UsageError(f"front door {name}={value!r} must be a positive number of seconds")
+        for name in ("failure_threshold", "success_threshold"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UsageError(f"front door {name}={value!r} must be a whole number >= 1")
+        return self
+
+
+@dataclass(frozen=True)
 class StackConfig:
     replicas: int = 3
     litellm_version: str = DEFAULT_LITELLM_VERSION
@@ -48,6 +71,7 @@ class StackConfig:
     evidence_dir: Path | None = None  # where logs are kept when the run ends
     keep_logs: str = "on_failure"  # "always" | "on_failure" | "never"
     images: str = "official"  # compose backend: "official" images, or "local" ones (chaos images build)
+    front_door: FrontDoorConfig = FrontDoorConfig()
 
     @classmethod
     def from_fields(cls, values: dict, source: str = "stack settings") -> "StackConfig":
@@ -56,6 +80,13 @@ class StackConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise UsageError(f"{source}: unknown stack setting(s) {unknown}; expected some of {sorted(known)}")
+        values = dict(values)
+        if isinstance(values.get("front_door"), dict):
+            door = values["front_door"]
+            known_door = {f.name for f in fields(FrontDoorConfig)}
+            if set(door) - known_door:
+                raise UsageError(f"{source}: unknown front_door setting(s) {sorted(set(door) - known_door)}; expected some of {sorted(known_door)}")
+            values["front_door"] = FrontDoorConfig(**door)
         return cls(**values)
 
     def validate(self) -> "StackConfig":
@@ -78,6 +109,9 @@ class StackConfig:
             raise UsageError(f"store_model_in_db_source {self.store_model_in_db_source!r}; expected config or db")
         if self.images not in ("official", "local"):
             raise UsageError(f"--images {self.images!r}; expected official or local")
+        if not isinstance(self.front_door, FrontDoorConfig):
+            raise UsageError(f"front_door={self.front_door!r}; expected front door settings")
+        self.front_door.validate()
         if self.keep_logs not in ("always", "on_failure", "never"):
             raise UsageError(f"keep_logs {self.keep_logs!r}; expected always, on_failure or never")
         return self

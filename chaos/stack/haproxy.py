@@ -58,18 +58,25 @@ class HAProxyRuntime:
                 chunks.append(chunk)
         return b"".join(chunks).decode()
 
-    def server_status(self) -> str:
-        """The backend server's operational state as HAProxy reports it: UP, DOWN, MAINT, DRAIN..."""
+    def server_states(self, backend: str = BACKEND) -> dict[str, str]:
+        """Each server of `backend` -> its operational state as HAProxy reports it: UP, DOWN, MAINT, DRAIN..."""
+        states = {}
         for line in self.runtime("show stat").splitlines():
             fields = line.split(",")
-            if len(fields) > 17 and fields[0] == BACKEND and fields[1] == SERVER:
-                return fields[17]
-        raise StackStartError(f"HAProxy reports no server {BACKEND}/{SERVER}")
+            if len(fields) > 17 and fields[0] == backend and fields[1] not in ("FRONTEND", "BACKEND"):
+                states[fields[1]] = fields[17]
+        return states
 
-    def wait_server_status(self, wanted: str, timeout: float) -> bool:
+    def server_status(self, backend: str = BACKEND, server: str = SERVER) -> str:
+        status = self.server_states(backend).get(server)
+        if status is None:
+            raise StackStartError(f"HAProxy reports no server {backend}/{server}")
+        return status
+
+    def wait_server_status(self, wanted: str, timeout: float, backend: str = BACKEND, server: str = SERVER) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.server_status().startswith(wanted):
+            if self.server_status(backend, server).startswith(wanted):
                 return True
             time.sleep(0.05)
         return False

@@ -77,6 +77,7 @@ class LiteLLMWorker:
         self.paused_from = WorkerState.STOPPED  # the state to return to on resume
         self.spawns = 0
         self.spawned_at = 0.0
+        self.live_spawn = 0  # the spawn whose process was seen listening (worker_live)
         self.consecutive_crashes = 0
         self.restart_due = 0.0  # monotonic time of the pending restart, in BACKOFF
 

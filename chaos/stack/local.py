@@ -24,6 +24,7 @@ from ..errors import StackStartError
 from ..litellm_env import LiteLLMEnv, ensure_env, env_from_venv
 from ..ports import HOST
 from ..procs import ManagedProcess, kill_pids, pids_of_run, wait_gone
+from .front_door import LocalFrontDoor
 from .haproxy import HAProxy
 from .litellm_worker import LiteLLMWorker, WorkerSettings
 from .model_reads import ModelReadWatcher
@@ -46,7 +47,7 @@ class LocalStack(SupervisedStack):
         return ensure_env(self.config.litellm_version, log=self.log)
 
     def _port_names(self) -> list[str]:
-        names = ["postgres", "haproxy", "toxiproxy-api", "upstream", f"link:{PG_LINK}"]
+        names = ["postgres", "haproxy", "toxiproxy-api", "upstream", f"link:{PG_LINK}", "front-door"]
         for name in self._worker_names():
             names += [name, f"link:{worker_link(name)}"]
         return names
@@ -61,6 +62,13 @@ class LocalStack(SupervisedStack):
         stragglers = pids_of_run(self.run_id)  # e.g. a Prisma engine that left its process group
         kill_pids(stragglers)
         wait_gone(stragglers, 5)
+
+    def _start_front_door(self) -> None:
+        self.front_door = LocalFrontDoor(self.config.front_door, self.run_dir, self.ports["front-door"],
+                                         {w: self.ports[w] for w in self._worker_names()}, self.run_id, self.log_dir)
+        self._infra.append(self.front_door.process)
+        self.front_door.start()
+        self.save_state()
 
     def _start_infra(self) -> None:
         p = self.ports

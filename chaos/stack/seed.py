@@ -10,10 +10,12 @@ import httpx
 from ..errors import StackStartError
 
 
-def model_params(name: str, upstream_url: str) -> dict:
+def model_params(name: str, upstream_url: str, route: str | None = None) -> dict:
+    """/model/new's body for a model served by the fake upstream (on `route`, else its default one)."""
+    base = f"{upstream_url}/r/{route}/v1" if route else f"{upstream_url}/v1"
     return {
         "model_name": name,
-        "litellm_params": {"model": f"openai/{name}", "api_base": f"{upstream_url}/v1", "api_key": "fake-upstream-key"},
+        "litellm_params": {"model": f"openai/{name}", "api_base": base, "api_key": "fake-upstream-key"},
     }
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -78,6 +79,7 @@ class SupervisedStack(Stack):
         self.haproxy = None
         self.toxiproxy = None
         self.upstream_url = ""
+        self.front_door = None  # chaos.stack.front_door.FrontDoor when config.front_door.enabled
 
     # ------------------------------------------------------------------ start
     def start(self) -> "SupervisedStack":
@@ -97,6 +99,11 @@ class SupervisedStack(Stack):
         t2 = time.monotonic()
         self._start_workers()
         self.timings["workers_s"] = round(time.monotonic() - t2, 3)
+        if self.config.front_door.enabled:
+            # as a Service gets its endpoints when the pods are ready: every worker is, here
+            self._start_front_door()
+            self.front_door.wait_all_up(self._worker_names(), self.config.front_door.period_s + 10)
+            self.events.record("front_door_ready", url=self.front_door.url)
 
         if self.config.seed_models:
             t3 = time.monotonic()
@@ -128,6 +135,10 @@ class SupervisedStack(Stack):
         raise NotImplementedError
 
     def _stop_infra(self) -> None:
+        raise NotImplementedError
+
+    def _start_front_door(self) -> None:
+        """The readiness-gated load balancer in front of the ready workers; sets front_door."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ reserve
@@ -168,7 +179,8 @@ class SupervisedStack(Stack):
         with self._lock:
             for name in self._worker_names():
                 self._workers[name] = self._new_worker(name, settings)
-        self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self.save_state)
+        self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self.save_state,
+                                      on_exit=self._take_out)
         self._supervisor.start()
         for name in self._worker_names():
             self.start_worker(name)
@@ -206,12 +218,24 @@ class SupervisedStack(Stack):
             self.events.record("worker_spawned", worker=name, pid=worker.process.pid, spawn=worker.spawns)
         self.save_state()
 
+    def _take_out(self, name: str) -> None:
+        """The front door stops routing to a worker whose process stops (Kubernetes drops a
+        terminating or crashed pod from its endpoints); its next successful probe puts it back."""
+        if self.front_door is None:
+            return
+        try:
+            self.front_door.mark_down(name)
+            self.events.record("front_door_took_out", worker=name)
+        except OSError as exc:
+            self.events.record("front_door_take_out_failed", worker=name, error=str(exc))
+
     def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
         brings it back, as if it had exited on its own."""
         with self._lock:
             worker = self._worker(name)
             worker.state = WorkerState.STOPPED  # the supervisor leaves it alone from here
+        self._take_out(name)
         rc = worker.process.stop(timeout)
         self.events.record("worker_stopped", worker=name, rc=rc, signal="SIGTERM", on_purpose=stay_stopped)
         self._after_exit(worker, stay_stopped)
@@ -221,6 +245,7 @@ class SupervisedStack(Stack):
         with self._lock:
             worker = self._worker(name)
             worker.state = WorkerState.STOPPED
+        self._take_out(name)
         rc = worker.process.kill()
         self.events.record("worker_killed", worker=name, rc=rc, signal="SIGKILL", on_purpose=stay_stopped)
         self._after_exit(worker, stay_stopped)
@@ -282,6 +307,7 @@ class SupervisedStack(Stack):
             "run_dir": str(self.run_dir),
             "status": self.status,
             "litellm_version": env.version if env else self.config.litellm_version,
+            "litellm_variant": env.variant if env else None,
             "litellm_env": env.describe() if env else None,
             "prisma_query_engine": prisma_engine_description(),
             "reload_interval_s": getattr(self, "reload_interval_s", None),
@@ -289,6 +315,7 @@ class SupervisedStack(Stack):
             "models": list(self.config.models),
             "ports": dict(self.ports),
             "upstream_url": self.upstream_url,
+            "front_door": None if self.front_door is None else {"url": self.front_door.url} | asdict(self.config.front_door),
             "timings": dict(self.timings),
         }
 

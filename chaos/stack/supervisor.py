@@ -1,7 +1,10 @@
 """The restart policy and readiness watch of the local workers, in one background thread:
 - a worker that exits on its own is started again after a capped, doubling backoff;
-- a freshly spawned worker is polled on /health/readiness until its first 200 (event
-  `worker_ready`), the moment schedules may wait for."""
+- a freshly spawned worker is polled on /health/liveliness until it answers at all (event
+  `worker_live`: the process listens; bug-independent), then on /health/readiness until its
+  first 200 (event `worker_ready`: under test, a correct worker may never say it);
+- an exit is reported to `on_exit` (the front door takes the worker out at once, as Kubernetes
+  takes a pod whose container died out of its Service)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from .litellm_worker import LiteLLMWorker
 POLL_INTERVAL_S = 0.1
 # a starting worker under probe load can take seconds to answer; a short timeout would miss its 200
 READINESS_TIMEOUT_S = 3.0
+LIVENESS_TIMEOUT_S = 1.0
 
 
 class Supervisor(threading.Thread):
@@ -29,6 +33,7 @@ class Supervisor(threading.Thread):
         events: EventLog,
         policy: RestartPolicy,
         on_change: Callable[[], None],
+        on_exit: Callable[[str], None] = lambda name: None,
     ):
         super().__init__(name="chaos-supervisor", daemon=True)
         self.workers = workers
@@ -36,6 +41,7 @@ class Supervisor(threading.Thread):
         self.events = events
         self.policy = policy
         self.on_change = on_change
+        self.on_exit = on_exit
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -65,7 +71,11 @@ class Supervisor(threading.Thread):
             if state != WorkerState.STARTING:
                 return
             spawn = worker.spawns
-        # readiness poll outside the lock: it may take up to the client timeout
+            live = worker.live_spawn == spawn
+        # polls outside the lock: they may take up to the client timeout
+        if not live:
+            self._check_live(worker, http, spawn)
+            return
         try:
             ok = http.get(f"{worker.url}/health/readiness").status_code == 200
         except httpx.HTTPError:
@@ -78,12 +88,24 @@ class Supervisor(threading.Thread):
                                        after_s=round(time.monotonic() - worker.spawned_at, 3))
             self.on_change()
 
+    def _check_live(self, worker: LiteLLMWorker, http: httpx.Client, spawn: int) -> None:
+        try:
+            http.get(f"{worker.url}/health/liveliness", timeout=LIVENESS_TIMEOUT_S)  # any HTTP answer: it listens
+        except httpx.HTTPError:
+            return
+        with self.lock:
+            if worker.spawns == spawn and worker.live_spawn != spawn:
+                worker.live_spawn = spawn
+                self.events.record("worker_live", worker=worker.name, pid=worker.process.pid, spawn=spawn,
+                                   after_s=round(time.monotonic() - worker.spawned_at, 3))
+
     def _exited(self, worker: LiteLLMWorker) -> None:
         rc = worker.process.returncode()
         uptime = time.monotonic() - worker.spawned_at
         self.events.record("worker_exited", worker=worker.name, pid=worker.process.pid, rc=rc, spawn=worker.spawns,
                            uptime_s=round(uptime, 3))
         worker.process.kill()  # reap its process group: the Prisma engine may outlive it
+        self.on_exit(worker.name)
         if not self.policy.enabled:
             worker.state = WorkerState.CRASHED
         else:

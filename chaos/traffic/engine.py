@@ -1,10 +1,16 @@
 """An async httpx probe engine in its own thread (so scenario code stays synchronous).
 
 - chat probes: every worker gets `rate_per_worker` chat completions per second, round robin over
-  the valid models, each hitting the worker directly; requests are not serialised (a hung worker
-  does not slow the others) but in-flight requests per worker are capped;
+  the models it knows, each hitting the worker directly; requests are not serialised (a hung
+  worker does not slow the others) but in-flight requests per worker are capped;
+- listing probes: every worker's /v1/models (`listing_rate_per_worker`) and /model/info
+  (`model_info_rate_per_worker`), because LiteLLM 1.106+ answers a chat for a model its router
+  lacks by reading the DB (read-through), so model-state bugs only show in what a worker lists;
+- the front door (when the stack has one): `front_door_rate` chat completions per second through
+  the readiness-gated load balancer, as a client of a Kubernetes Service sees the fleet;
 - readiness: every worker's /health/readiness every `readiness_interval_s`;
-- management calls (/model/new, /model/info, /v1/models) on demand, recorded like the rest.
+- management calls (/model/new, /model/info, /model/delete, /model/update) on demand, at a
+  worker or through the front door.
 Everything lands in the History as invoke + completion, with monotonic times."""
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import httpx
 
 from ..errors import UsageError
 from ..history import History, Op
-from ..stack.seed import model_params
 from ..oracle.classify import OK, classify, op_type
-
+from ..stack.seed import model_params
+from ..upstream.server import ROUTE_MARK
 
 # the probe loop more than this late: a blind spot (recorded as a probe_stall), and it skips ahead
 STALL_S = 0.25
+FRONT_DOOR = "front-door"  # the target name of requests through the front door
+SERVED_BY_HEADER = "x-chaos-served-by"  # the front door names the worker that answered
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,12 @@ class TrafficConfig:
     # chat requests per second per worker: 40 over 3 models probes each pair every 75 ms, so a
     # 100 ms "Invalid model name" window is caught (benchmarks/probe_engine.py)
     rate_per_worker: float = 40.0
+    # /v1/models and /model/info polls per second per worker (0: off); see benchmarks/listing_probes.py
+    listing_rate_per_worker: float = 10.0
+    model_info_rate_per_worker: float = 2.0
+    front_door_rate: float = 20.0  # chat requests per second through the front door (0: off)
     readiness_interval_s: float = 0.25
-    timeout_s: float = 5.0  # chat probes and readiness
+    timeout_s: float = 5.0  # chat probes, listings and readiness
     management_timeout_s: float = 30.0  # /model/new and reads: slower by nature, and clients wait longer
     max_in_flight_per_worker: int = 200
     connections_per_worker: int = 32  # more in flight wait for a connection (and may time out)
@@ -41,16 +53,37 @@ class TrafficConfig:
     def validate(self) -> "TrafficConfig":
         if self.rate_per_worker <= 0:
             raise UsageError(f"traffic rate {self.rate_per_worker} must be positive (requests/s per worker)")
+        for name in ("listing_rate_per_worker", "model_info_rate_per_worker", "front_door_rate"):
+            if getattr(self, name) < 0:
+                raise UsageError(f"{name}={getattr(self, name)} must be zero (off) or positive (per second)")
         if self.readiness_interval_s <= 0 or self.timeout_s <= 0:
             raise UsageError("readiness interval and timeout must be positive (seconds)")
         return self
 
 
+def route_of(body: str) -> str | None:
+    """Which upstream route answered a chat (the fake upstream names it in its reply)."""
+    i = body.find(ROUTE_MARK)
+    if i < 0:
+        return None
+    rest = body[i + len(ROUTE_MARK):]
+    return rest[: rest.find("]")] if "]" in rest else None
+
+
+def _listed_ids(resp: httpx.Response) -> list[str]:
+    return sorted(m["id"] for m in resp.json().get("data", []))
+
+
+def _info_names(resp: httpx.Response) -> list[str]:
+    return sorted({m.get("model_name") for m in resp.json().get("data", []) if m.get("model_name")})
+
+
 class TrafficEngine:
     def __init__(self, workers: dict[str, str], models: list[str], master_key: str, history: History,
-                 config: TrafficConfig = TrafficConfig()):
+                 config: TrafficConfig = TrafficConfig(), front_door_url: str | None = None):
         self.workers = dict(workers)  # name -> base URL
-        self.models = list(models)
+        self.front_door_url = front_door_url
+        self.models = list(models)  # every model probed: seeded, created, and deleted ones (to see they go)
         self.master_key = master_key
         self.history = history
         self.config = config.validate()
@@ -76,7 +109,7 @@ class TrafficEngine:
         return self
 
     def pause_probes(self) -> None:
-        """Stop sending chat probes (readiness polls and management calls go on)."""
+        """Stop sending chat and listing probes (readiness polls and management calls go on)."""
         self._probing.clear()
 
     def stop(self) -> None:
@@ -91,35 +124,61 @@ class TrafficEngine:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def add_model(self, name: str) -> None:
+        """Probe this model everywhere from now on (a model created during the run)."""
+        if name not in self.models:
+            self.models.append(name)
+
     def _run_loop(self) -> None:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        # One small pool per worker: httpcore scans its whole pool on every request, so one big
+        # One small pool per target: httpcore scans its whole pool on every request, so one big
         # shared pool costs CPU per request that grows with the number of connections.
         limits = httpx.Limits(max_connections=self.config.connections_per_worker,
                               max_keepalive_connections=self.config.connections_per_worker)
         headers = {"Authorization": f"Bearer {self.master_key}"}
+        targets = dict(self.workers) | ({FRONT_DOOR: self.front_door_url} if self.front_door_url else {})
+        self._base = targets
+        c = self.config
         async with contextlib.AsyncExitStack() as clients:
             self._clients = {
-                w: await clients.enter_async_context(httpx.AsyncClient(timeout=self.config.timeout_s, limits=limits, headers=headers))
-                for w in self.workers
+                name: await clients.enter_async_context(httpx.AsyncClient(timeout=c.timeout_s, limits=limits, headers=headers))
+                for name in targets
             }
             self._ready.set()
             tasks = [asyncio.create_task(self._readiness_loop(w)) for w in self.workers]
-            tasks += [asyncio.create_task(self._probe_loop(w)) for w in self.workers]
+            for w in self.workers:
+                tasks.append(asyncio.create_task(self._paced(w, c.rate_per_worker, self._next_chat(w), record_stalls=True)))
+                if c.listing_rate_per_worker:
+                    tasks.append(asyncio.create_task(self._paced(w, c.listing_rate_per_worker, lambda w=w: self.list_models(w))))
+                if c.model_info_rate_per_worker:
+                    tasks.append(asyncio.create_task(self._paced(w, c.model_info_rate_per_worker, lambda w=w: self.list_model_info(w))))
+            if self.front_door_url and c.front_door_rate:
+                tasks.append(asyncio.create_task(self._paced(FRONT_DOOR, c.front_door_rate, self._next_chat(FRONT_DOOR), record_stalls=True)))
             await self._stopping.wait()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------ loops
-    async def _probe_loop(self, worker: str) -> None:
-        period = 1.0 / self.config.rate_per_worker
+    def _next_chat(self, target: str):
+        """A round robin over the models known at each call (created models join it)."""
+        counter = iter(range(1 << 62))
+
+        def make():
+            return self.chat(target, self.models[next(counter) % len(self.models)])
+
+        return make
+
+    async def _paced(self, target: str, rate: float, make, record_stalls: bool = False) -> None:
+        """Start make() `rate` times per second while probing is on, never more than
+        max_in_flight_per_worker at once; when the loop falls behind, record the blind spot and
+        skip ahead (no burst to catch up)."""
+        period = 1.0 / rate
         in_flight: set[asyncio.Task] = set()
-        i = 0
         next_t = time.monotonic()
         capped_since: float | None = None  # start of a run of probes skipped for the in-flight cap
         try:
@@ -127,11 +186,10 @@ class TrafficEngine:
                 if self._probing.is_set():
                     if len(in_flight) < self.config.max_in_flight_per_worker:
                         if capped_since is not None:
-                            self.stalls.append((worker, capped_since, time.monotonic()))
+                            if record_stalls:
+                                self.stalls.append((target, capped_since, time.monotonic()))
                             capped_since = None
-                        model = self.models[i % len(self.models)]
-                        i += 1
-                        task = asyncio.create_task(self.chat(worker, model))
+                        task = asyncio.create_task(make())
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
                     else:
@@ -139,8 +197,9 @@ class TrafficEngine:
                         capped_since = capped_since or time.monotonic()
                 next_t += period
                 delay = next_t - time.monotonic()
-                if delay < -STALL_S:  # fell behind (CPU starved): record the blind spot, do not burst to catch up
-                    self.stalls.append((worker, next_t - period, time.monotonic()))
+                if delay < -STALL_S:
+                    if record_stalls:
+                        self.stalls.append((target, next_t - period, time.monotonic()))
                     next_t = time.monotonic()
                 await asyncio.sleep(max(0.0, delay))
         finally:
@@ -154,54 +213,87 @@ class TrafficEngine:
             await asyncio.sleep(self.config.readiness_interval_s)
 
     # ------------------------------------------------------------ operations
-    async def _request(self, f: str, worker: str, method: str, path: str, *, model: str | None = None,
-                       json: dict | None = None, params: dict | None = None, read=None, timeout: float | None = None) -> Op:
+    async def _request(self, f: str, target: str, method: str, path: str, *, model: str | None = None,
+                       json_body: dict | None = None, read=None, timeout: float | None = None, value=None) -> Op:
         op_id = self.history.next_id()
+        via = "front_door" if target == FRONT_DOOR else None
         t0 = time.monotonic()
-        self.history.invoke(op_id, f, worker, t0, model)
-        status, body, error, value = None, "", None, None
+        self.history.invoke(op_id, f, target, t0, model)
+        status, body, error, served_by = None, "", None, None
         try:
-            resp = await self._clients[worker].request(method, self.workers[worker] + path, json=json, params=params,
-                                                       timeout=timeout or self.config.timeout_s)
+            resp = await self._clients[target].request(method, self._base[target] + path, json=json_body,
+                                                        timeout=timeout or self.config.timeout_s)
             status, body = resp.status_code, resp.text
+            served_by = resp.headers.get(SERVED_BY_HEADER) if via else None
             if read is not None and status == 200:
                 value = read(resp)
         except httpx.HTTPError as exc:
             error = type(exc).__name__
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a 200 whose body is not what LiteLLM sends
+            error = f"Unreadable{type(exc).__name__}"
         except asyncio.CancelledError:
             error = "Cancelled"
             raise
         finally:
             cls = classify(status, body, error)
-            op = Op(id=op_id, type=op_type(cls), f=f, worker=worker, t0=t0, t=time.monotonic(), model=model,
-                    status=status, cls=cls, error=error, detail=None if cls == OK else body[:300] or None, value=value)
+            op = Op(id=op_id, type=op_type(cls), f=f, worker=target, t0=t0, t=time.monotonic(), model=model,
+                    status=status, cls=cls, error=error, detail=None if cls == OK else body[:300] or None, value=value,
+                    via=via, served_by=served_by)
             self.history.complete(op)
         return op
 
-    async def chat(self, worker: str, model: str) -> Op:
+    async def chat(self, target: str, model: str) -> Op:
+        """A chat completion; an ok answer's value is the upstream route that served it."""
         self.sent += 1
         return await self._request(
-            "chat", worker, "POST", "/v1/chat/completions", model=model,
-            json={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 5},
+            "chat", target, "POST", "/v1/chat/completions", model=model,
+            json_body={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 5},
+            read=lambda r: route_of(r.text),
         )
 
-    async def model_new(self, worker: str, model: str, upstream_url: str) -> Op:
-        return await self._request("model_new", worker, "POST", "/model/new", model=model,
-                                   json=model_params(model, upstream_url), timeout=self.config.management_timeout_s)
-
-    async def model_info(self, worker: str, model: str) -> Op:
-        """Does /model/info on this worker list `model`? (value: True/False)"""
-
-        def found(resp):
-            return any(m.get("model_name") == model for m in resp.json().get("data", []))
-
-        return await self._request("model_info", worker, "GET", "/model/info", model=model, read=found,
-                                   timeout=self.config.management_timeout_s)
-
     async def list_models(self, worker: str) -> Op:
-        return await self._request("models", worker, "GET", "/v1/models", timeout=self.config.management_timeout_s,
-                                   read=lambda r: sorted(m["id"] for m in r.json().get("data", [])))
+        """/v1/models: value = the model names listed."""
+        return await self._request("models", worker, "GET", "/v1/models", read=_listed_ids)
+
+    async def list_model_info(self, worker: str) -> Op:
+        """/model/info: value = the model names it shows."""
+        return await self._request("model_info_list", worker, "GET", "/model/info", read=_info_names)
+
+    async def model_new(self, target: str, model: str, upstream_url: str) -> Op:
+        return await self._request("model_new", target, "POST", "/model/new", model=model,
+                                   json_body=model_params(model, upstream_url), timeout=self.config.management_timeout_s)
+
+    async def model_info(self, target: str, model: str) -> Op:
+        """Does /model/info there show `model`? (value: True/False)"""
+        return await self._request("model_info", target, "GET", "/model/info", model=model,
+                                   read=lambda r: model in _info_names(r), timeout=self.config.management_timeout_s)
+
+    async def model_id(self, target: str, model: str) -> str | None:
+        """The id LiteLLM gave `model`, read from /model/info as a client would (recorded as a read)."""
+        found: list[str] = []
+
+        def read(resp):
+            ids = [m.get("model_info", {}).get("id") for m in resp.json().get("data", []) if m.get("model_name") == model]
+            found.extend(i for i in ids if i)
+            return bool(ids)
+
+        await self._request("model_info", target, "GET", "/model/info", model=model, read=read,
+                            timeout=self.config.management_timeout_s)
+        return found[0] if found else None
+
+    async def model_delete(self, target: str, model: str, model_id: str) -> Op:
+        return await self._request("model_delete", target, "POST", "/model/delete", model=model,
+                                   json_body={"id": model_id}, timeout=self.config.management_timeout_s)
+
+    async def model_update(self, target: str, model: str, model_id: str, upstream_url: str, route: str) -> Op:
+        """Point `model` at another upstream route; the op's value is that route (what was written)."""
+        params = model_params(model, upstream_url, route)
+        body = {"model_name": model, "litellm_params": {"api_base": params["litellm_params"]["api_base"]},
+                "model_info": {"id": model_id}}
+        return await self._request("model_update", target, "POST", "/model/update", model=model, json_body=body,
+                                   timeout=self.config.management_timeout_s, value=route)
 
     def call(self, coro, timeout: float = 60):
         """Run one management coroutine on the engine's loop from synchronous code."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+

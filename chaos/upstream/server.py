@@ -1,6 +1,14 @@
 """A small async OpenAI-compatible server: chat completions (plain and streaming), /v1/models,
 unique response ids, and behaviour (latency, failures) changeable at run time through
-POST /_chaos/behaviour, so faults can target the provider side too."""
+POST /_chaos/behaviour, so faults can target the provider side too.
+
+Routes: a model whose api_base is `<upstream>/v1` is answered on the default route; one pointed
+at `<upstream>/r/<name>/v1` (e.g. after /model/update) on route <name>. Every reply says which
+(`[route=<name>]` in its text), so the harness can tell which parameters a worker served with.
+
+For the harness's own benchmarks it can also stand in for a gateway's listings: `list_models`
+in the behaviour makes /v1/models and /model/info show those names, minus `hide_models` for
+`hide_for_ms` after the behaviour is set (a listing flicker)."""
 
 from __future__ import annotations
 
@@ -23,6 +31,9 @@ class UpstreamBehaviour:
     fail_models: list[str] = field(default_factory=list)  # ... for these models (empty: all)
     fail_message: str = "upstream failure injected by litellm-chaos"
     fail_for_ms: float = 0.0  # failures stop by themselves this long after the behaviour is set (0: never)
+    list_models: list[str] = field(default_factory=list)  # as a stand-in gateway: the models it lists
+    hide_models: list[str] = field(default_factory=list)  # ... minus these ...
+    hide_for_ms: float = 0.0  # ... for this long after the behaviour is set
     set_at: float = field(default=0.0, compare=False)  # server clock when set (filled in by the server)
 
     @classmethod
@@ -35,6 +46,8 @@ class UpstreamBehaviour:
 
 
 KEY = web.AppKey("behaviour", UpstreamBehaviour)
+ROUTE_MARK = "[route="
+DEFAULT_ROUTE = "default"
 COUNTS = web.AppKey("counts", dict)
 
 
@@ -70,7 +83,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if _should_fail(b, model):
         return web.json_response({"error": {"message": b.fail_message, "type": "chaos_injected"}}, status=b.fail_status)
     cid, created = _completion_id(), int(time.time())
-    text = f"pong from fake upstream ({model})"
+    text = f"pong from fake upstream ({model}) {ROUTE_MARK}{request.match_info.get('route', DEFAULT_ROUTE)}]"
     if body.get("stream"):
         return await _stream(request, cid, created, model, text)
     return web.json_response(
@@ -104,9 +117,22 @@ async def _stream(request, cid, created, model, text) -> web.StreamResponse:
     return resp
 
 
+def _listed(app: web.Application) -> list[str]:
+    b = app[KEY]
+    if not b.list_models:
+        return sorted(app[COUNTS]) or ["fake-model"]
+    hidden = set(b.hide_models) if (time.monotonic() - b.set_at) * 1000 < b.hide_for_ms else set()
+    return [n for n in b.list_models if n not in hidden]
+
+
 async def models(request: web.Request) -> web.Response:
-    names = sorted(request.app[COUNTS]) or ["fake-model"]
+    names = _listed(request.app)
     return web.json_response({"object": "list", "data": [{"id": n, "object": "model", "owned_by": "litellm-chaos"} for n in names]})
+
+
+async def model_info(request: web.Request) -> web.Response:
+    """As a stand-in gateway (benchmarks): LiteLLM's /model/info shape."""
+    return web.json_response({"data": [{"model_name": n, "model_info": {"id": n}} for n in _listed(request.app)]})
 
 
 async def health(request: web.Request) -> web.Response:
@@ -133,10 +159,13 @@ def build_app(behaviour: UpstreamBehaviour | None = None) -> web.Application:
     app[COUNTS] = {}
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/chat/completions", chat_completions)
+    app.router.add_post("/r/{route:[A-Za-z0-9]+}/v1/chat/completions", chat_completions)
+    app.router.add_post("/r/{route:[A-Za-z0-9]+}/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/health", health)
     # so the upstream can also stand in for a gateway in the harness's own benchmarks
     app.router.add_get("/health/readiness", health)
+    app.router.add_get("/model/info", model_info)
     app.router.add_get("/_chaos/behaviour", get_behaviour)
     app.router.add_post("/_chaos/behaviour", set_behaviour)
     return app

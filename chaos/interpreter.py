@@ -1,0 +1,195 @@
+"""The step interpreter: runs a schedule's steps against a stack, on the same timeline as the
+traffic (Jepsen's nemesis and management client in one).
+
+For each step: wait for its trigger (a time offset, an event, or an event-or-fallback, see
+chaos.schedule), then do its action (apply or heal a fault, create / delete / update models
+through the management API), then `settle`. Every fault applied is registered before its apply,
+so a half-applied fault is healed too; heal_all() heals what is left, each heal on its own (one
+that raises does not stop the others). Everything it does is an event in the run's log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from .faults import Fault, FaultError, make_fault
+from .oracle.classify import OK
+from .schedule import EVENT_KIND, Schedule, Step
+from .traffic.engine import FRONT_DOOR, TrafficEngine
+
+# a front-door read-back is repeated this often until the propagation bound (read_until_bound)
+READ_BACK_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The run's bounds, which depend on the LiteLLM version's reload interval."""
+
+    recovery_s: float
+    propagation_s: float
+
+    def settle_s(self, settle) -> float:
+        if settle == "recovery_bound":
+            return self.recovery_s + 1
+        if settle == "propagation_bound":
+            return self.propagation_s + 1
+        return float(settle or 0)
+
+
+class StepInterpreter:
+    def __init__(self, stack, engine: TrafficEngine, bounds: Bounds, log, name: str):
+        self.stack = stack
+        self.events = stack.events
+        self.engine = engine
+        self.bounds = bounds
+        self.log = log
+        self.name = name
+        self.applied: dict[str, Fault] = {}
+
+    # ------------------------------------------------------------------ the schedule
+    def run(self, schedule: Schedule) -> None:
+        t0 = time.monotonic()
+        last_fired = t0
+        for step in schedule.steps:
+            self._wait_trigger(step, t0, last_fired)
+            last_fired = time.monotonic()
+            getattr(self, f"_do_{step.action()}")(step)
+            settle = self.bounds.settle_s(step.settle)
+            if settle:
+                time.sleep(settle)
+
+    def heal_all(self) -> list[str]:
+        """Heal every fault still applied, newest first; returns the errors of heals that raised."""
+        errors = []
+        for step_id, fault in reversed(list(self.applied.items())):
+            try:
+                self._heal(step_id, fault)
+            except Exception as exc:  # noqa: BLE001 - every other heal must still run
+                errors.append(f"heal {step_id} ({fault.describe()}): {type(exc).__name__}: {exc}")
+                self.events.record("fault_heal_failed", step=step_id, fault=fault.describe(), error=str(exc)[:300])
+        self.applied.clear()
+        return errors
+
+    # ------------------------------------------------------------------ triggers
+    def _wait_trigger(self, step: Step, t0: float, last_fired: float) -> None:
+        if step.on is None:  # at an offset from the start, or right after the previous step; then delay_s
+            time.sleep(max(0.0, t0 + step.at - time.monotonic()) if step.at is not None else 0.0)
+            time.sleep(step.delay_s)
+            return
+        kind = EVENT_KIND.get(step.on, step.on)
+        deadline = last_fired + step.within_s
+
+        def due():
+            """(fire time, by, the event it came from) once one of the ways to fire is known."""
+            seen = self.events.first(kind, after=last_fired, **step.match)
+            options = [] if seen is None else [(seen["t"] + step.delay_s, "event", seen)]
+            if step.fallback is not None:
+                anchor = self.events.first(step.fallback.event, after=last_fired, **step.fallback.match)
+                if anchor is not None:
+                    options.append((anchor["t"] + step.fallback.after_s, "fallback", anchor))
+                options.append((deadline, "deadline", None))
+            return min(options, key=lambda o: o[0]) if options else None
+
+        def fire():
+            option = due()
+            return option if option is not None and time.monotonic() >= option[0] else None
+
+        # polled on every event and every 50 ms; an event seen just before the deadline still gets its delay
+        found = self.events.wait(fire, max(0.0, deadline - time.monotonic()) + step.delay_s)
+        if found is None:
+            raise FaultError(f"step {step.id}: event {step.on} {step.match or ''} not seen within {step.within_s:.0f} s")
+        _, by, source = found
+        fired = {"step": step.id, "on": step.on, "by": by}
+        if source is not None:
+            fired |= {"source": source["kind"], "source_t": source["t"]}
+        if by != "event" and step.fallback is not None:
+            fired["fallback"] = step.fallback.to_json()
+        self.events.record("step_fired", **fired)
+        if kind == "model_table_read" and by == "event":
+            self.events.record("model_query_seen", step=step.id, worker=source.get("worker"))
+        if by != "event":
+            self.log(f"[{self.name}] step {step.id}: {step.on} not seen; fired by its {by}")
+
+    # ------------------------------------------------------------------ faults
+    def _do_apply(self, step: Step) -> None:
+        fault = make_fault(step.apply, self.stack)
+        self.log(f"[{self.name}] step {step.id}: apply {fault.describe()}")
+        if not fault.instant:
+            self.applied[step.id] = fault  # registered before apply: a half-applied fault is healed too
+        since = time.monotonic()
+        fault.apply()
+        self.events.record("fault_applied", step=step.id, fault=fault.describe(), instant=fault.instant, since=since)
+
+    def _do_heal(self, step: Step) -> None:
+        fault = self.applied.pop(step.heal, None)
+        if fault is not None:
+            self._heal(step.heal, fault)
+
+    def _heal(self, step_id: str, fault: Fault) -> None:
+        self.log(f"[{self.name}] heal {fault.describe()}")
+        fault.heal()
+        self.events.record("fault_healed", step=step_id, fault=fault.describe())
+
+    # ------------------------------------------------------------------ management workload
+    def _target(self, spec: dict) -> str:
+        return FRONT_DOOR if spec.get("via") == "front_door" else spec.get("worker", "worker-1")
+
+    def _do_create_models(self, step: Step) -> None:
+        spec = step.create_models
+        target, count = self._target(spec), int(spec.get("count", 1))
+        names = [f"{spec.get('prefix', step.id)}-{i}" for i in range(1, count + 1)]
+        read_until = self.bounds.propagation_s if spec.get("read_until_bound") else 0.0
+        self.log(f"[{self.name}] step {step.id}: create {count} model(s) on {target}")
+        engine = self.engine
+
+        async def create_then_read(name):
+            op = await engine.model_new(target, name, self.stack.upstream_url)
+            if op.cls != OK:
+                return op
+            engine.add_model(name)  # from now on probed everywhere
+            read = await engine.model_info(target, name)
+            stop = op.t + read_until
+            while time.monotonic() + READ_BACK_INTERVAL_S <= stop:  # the client reads again until the bound
+                await asyncio.sleep(READ_BACK_INTERVAL_S)
+                read = await engine.model_info(target, name)
+            return op
+
+        async def all_of():
+            if spec.get("parallel", True):
+                return await asyncio.gather(*(create_then_read(n) for n in names))
+            return [await create_then_read(n) for n in names]
+
+        ops = engine.call(all_of(), timeout=300 + read_until)
+        self.events.record("management_returned", step=step.id, action="create", worker=target,
+                           created=sum(o.cls == OK for o in ops), asked=count)
+
+    def _do_delete_models(self, step: Step) -> None:
+        self._change(step, step.delete_models, "delete")
+
+    def _do_update_models(self, step: Step) -> None:
+        self._change(step, step.update_models, "update")
+
+    def _change(self, step: Step, spec: dict, action: str) -> None:
+        """Delete or update named models through the API: look each one's id up on the target
+        (as a client would), then change it there."""
+        target, engine = self._target(spec), self.engine
+        self.log(f"[{self.name}] step {step.id}: {action} {', '.join(spec['models'])} on {target}")
+
+        async def one(name):
+            model_id = await engine.model_id(target, name)
+            if model_id is None:
+                return None
+            if action == "delete":
+                return await engine.model_delete(target, name, model_id)
+            return await engine.model_update(target, name, model_id, self.stack.upstream_url, spec["route"])
+
+        async def all_of():
+            return await asyncio.gather(*(one(n) for n in spec["models"]))
+
+        ops = engine.call(all_of(), timeout=120)
+        done = sum(o is not None and o.cls == OK for o in ops)
+        self.events.record("management_returned", step=step.id, action=action, worker=target, changed=done,
+                           asked=len(spec["models"]))
+        if done < len(spec["models"]):
+            self.log(f"[{self.name}] step {step.id}: only {done} of {len(spec['models'])} {action}(s) returned 200")

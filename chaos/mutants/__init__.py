@@ -1,0 +1,1 @@
+"""Mutant gateways: the installed LiteLLM with one deliberate bug each, for `chaos selftest`."""

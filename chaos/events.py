@@ -32,6 +32,18 @@ class EventLog:
             self._cond.notify_all()
         return event
 
+    def copy_to(self, path: Path, since: float | None = None) -> "EventLog":
+        """A new log writing to `path`, holding this one's events from monotonic time `since` on
+        (all of them with None): a run on a warm stack gets its own log, with its reset in it."""
+        new = EventLog(path)
+        with self._cond:
+            kept = [e for e in self._events if since is None or e["t"] >= since]
+        with new._cond:
+            new._events = list(kept)
+            with open(path, "a") as f:
+                f.writelines(json.dumps(e) + "\n" for e in kept)
+        return new
+
     def events(self, kind: str | None = None, **match) -> list[dict]:
         with self._cond:
             return [e for e in self._events if _matches(e, kind, match)]

@@ -37,6 +37,15 @@ class Bounds:
         return float(settle or 0)
 
 
+def touched_by(fault: dict, workers: list[str]) -> set[str]:
+    """The workers a fault may leave in another state: its worker, the worker of its link, or all
+    of them (a fault on the shared DB path, or the whole fleet)."""
+    for key in ("worker", "link"):
+        if fault.get(key) in workers:
+            return {fault[key]}
+    return set(workers)
+
+
 class StepInterpreter:
     def __init__(self, stack, engine: TrafficEngine, bounds: Bounds, log, name: str):
         self.stack = stack
@@ -46,6 +55,7 @@ class StepInterpreter:
         self.log = log
         self.name = name
         self.applied: dict[str, Fault] = {}
+        self.touched: set[str] = set()  # workers whose state the schedule may have changed (a reset restarts them)
 
     # ------------------------------------------------------------------ the schedule
     def run(self, schedule: Schedule) -> None:
@@ -114,6 +124,7 @@ class StepInterpreter:
     # ------------------------------------------------------------------ faults
     def _do_apply(self, step: Step) -> None:
         fault = make_fault(step.apply, self.stack)
+        self.touched |= touched_by(step.apply, self.stack.worker_names())
         self.log(f"[{self.name}] step {step.id}: apply {fault.describe()}")
         if not fault.instant:
             self.applied[step.id] = fault  # registered before apply: a half-applied fault is healed too
@@ -133,6 +144,7 @@ class StepInterpreter:
 
     # ------------------------------------------------------------------ management workload
     def _target(self, spec: dict) -> str:
+        self.touched |= set(self.stack.worker_names())  # every router learns (or should learn) the change
         return FRONT_DOOR if spec.get("via") == "front_door" else spec.get("worker", "worker-1")
 
     def _do_create_models(self, step: Step) -> None:
@@ -148,11 +160,11 @@ class StepInterpreter:
             if op.cls != OK:
                 return op
             engine.add_model(name)  # from now on probed everywhere
-            read = await engine.model_info(target, name)
+            await engine.model_info(target, name)
             stop = op.t + read_until
             while time.monotonic() + READ_BACK_INTERVAL_S <= stop:  # the client reads again until the bound
                 await asyncio.sleep(READ_BACK_INTERVAL_S)
-                read = await engine.model_info(target, name)
+                await engine.model_info(target, name)
             return op
 
         async def all_of():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
+from .waiting import wait_until
 
 RUN_ID_ENV = "CHAOS_RUN_ID"
 
@@ -64,13 +64,8 @@ def kill_pids(pids: list[int], sig: int = signal.SIGKILL) -> None:
 
 def wait_gone(pids: list[int], timeout: float) -> list[int]:
     """Wait until none of `pids` is alive (zombies count as gone); return those still alive."""
-    deadline = time.monotonic() + timeout
-    alive = list(pids)
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if _alive(p)]
-        if alive:
-            time.sleep(0.05)
-    return alive
+    wait_until(lambda: not any(_alive(p) for p in pids), timeout)
+    return [p for p in pids if _alive(p)]
 
 
 def _alive(pid: int) -> bool:

@@ -25,12 +25,14 @@ from .interpreter import Bounds, StepInterpreter
 from .litellm_env import ensure_env, env_from_venv
 from .oracle.checkers import check_all
 from .oracle.classify import INVALID_MODEL, OK
+from .oracle.decide import decided_by
 from .oracle.context import CheckContext
 from .oracle.verdict import ABORTED, Verdict, counts_of, verdict_of
 from .progress import Progress
 from .scenario import Scenario
 from .schedule import Schedule
-from .stack import BACKENDS, Stack, StackConfig, open_stack
+from .stack import BACKENDS, Stack, StackConfig
+from .stack.pool import StackPool
 from .stack.model_reads import MODEL_TABLE
 from .traffic import TrafficConfig, TrafficEngine
 
@@ -51,7 +53,7 @@ def evidence_dir(results: Path, scenario: str) -> Path:
 class Run:
     def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
                  results: Path = Path("chaos-results"), *, backend: str = "local", progress: Progress | None = None,
-                 keep_stack: bool = False):
+                 keep_stack: bool = False, full_window: bool = False, tail_s: float = 3.0, pool: StackPool | None = None):
         scenario.validate()
         check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
         if backend == "local":  # a bad --litellm-venv or version is one line here, with nothing started
@@ -66,6 +68,11 @@ class Run:
             raise UsageError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
         self.backend = backend
         self.keep_stack = keep_stack  # a failing run leaves its stack up for a person to look at
+        self.full_window = full_window  # keep the whole recovery window instead of ending once decided
+        self.tail_s = tail_s  # probes kept after every contract invariant is decided
+        self.pool = pool  # a warm stack shared with other runs (None: a stack of its own, torn down after)
+        self.reuse: dict = {}  # how this run got its stack (fresh, or reused after a reset)
+        self.touched: set[str] = set()  # the workers this run touched (restarted at the next reset)
         self.evidence: Path | None = None
         self.stack: Stack | None = None
         self.kept_stack = False
@@ -75,14 +82,15 @@ class Run:
         self.evidence = evidence_dir(self.results, self.scenario.name)
         stack_fields = self.scenario.stack | {"replicas": self.stack_config.replicas}
         self.scenario.evidence_schedule(stack_fields).save(self.evidence / "schedule.json")
-        config = replace(self.stack_config, evidence_dir=self.evidence, keep_logs="always")
-        self.stack = open_stack(config, self.backend, log=self.log)
-        verdict = None
+        config = replace(self.stack_config, evidence_dir=None, keep_logs="never")  # the run exports its own evidence
+        pool = self.pool or StackPool(self.backend, log=self.log, fresh=True)
+        verdict, marks, self.touched = None, {}, set()
         t_start = time.monotonic()
         with self.progress:
             try:
-                self.log(f"[{self.scenario.name}] starting the stack (LiteLLM {config.litellm_version}, {config.replicas} replicas)")
-                self.stack.start()
+                self.log(f"[{self.scenario.name}] stack: LiteLLM {config.litellm_version}, {config.replicas} replicas")
+                self.stack, self.reuse = pool.acquire(config)
+                marks = self.stack.begin_run(self.evidence / "events.jsonl", since=self.reuse.pop("since"))
                 verdict = self._run_traffic_and_schedule()
             except ChaosError as exc:
                 verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"harness error: {exc}")
@@ -92,24 +100,40 @@ class Run:
                                   reason=f"harness bug: {type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})")
                 self.log(traceback.format_exc())
             finally:
-                failed = verdict is None or verdict.status != "pass"
-                if verdict is not None:
-                    verdict.stack = self.stack.describe()
-                    verdict.seed = self.scenario.schedule.seed
-                    verdict.evidence = str(self.evidence)
-                    verdict.traffic = asdict(self.traffic_config) | verdict.traffic
-                    verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
-                    (self.evidence / "verdict.json").write_text(self.stack.redact(json.dumps(verdict.to_json(), indent=2, default=str)))
-                if failed and self.keep_stack and verdict is not None and self.stack.status == "ready":
-                    self.stack.keep_for_inspection()
-                    self.kept_stack = True
-                else:
-                    self.progress.set_phase("teardown")
-                    self.stack.close(failed=failed)
+                self._finish(verdict, pool, marks, t_start)
             self.progress.set_phase("report")
             self._render_report()
+        return self.verdict
+
+    def _finish(self, verdict: Verdict | None, pool: StackPool, marks: dict, t_start: float) -> None:
+        """Whatever happened: the verdict and the evidence written, the stack kept, handed back or torn down."""
+        failed = verdict is None or verdict.status != "pass"
+        stack = self.stack or pool.stack
+        if verdict is not None:
+            verdict.stack = stack.describe() if stack else {}
+            verdict.stack["reuse"] = self.reuse
+            verdict.seed = self.scenario.schedule.seed
+            verdict.evidence = str(self.evidence)
+            verdict.traffic = asdict(self.traffic_config) | verdict.traffic
+            verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
+            text = json.dumps(verdict.to_json(), indent=2, default=str)
+            (self.evidence / "verdict.json").write_text(stack.redact(text) if stack else text)
         self.verdict = verdict
-        return verdict
+        if stack is None:
+            return
+        if stack.run_dir.exists():
+            stack.export_evidence(self.evidence, marks)
+        stack.end_run()
+        if failed and self.keep_stack and self.pool is None and verdict is not None and stack.status == "ready":
+            stack.keep_for_inspection()
+            self.kept_stack = True
+            pool.stack = None
+            return
+        self.progress.set_phase("teardown")
+        healthy = verdict is not None and verdict.status != ABORTED
+        pool.release(self.touched if healthy else set(stack.worker_names()), healthy=healthy)
+        if self.pool is None:
+            pool.close()
 
     def _render_report(self) -> None:
         """timeline.png and report.html; a renderer bug must not hide the verdict."""
@@ -161,21 +185,23 @@ class Run:
             try:
                 interpreter.run(schedule)
             finally:
+                self.touched = interpreter.touched
                 heal_errors = interpreter.heal_all()
                 heal_t = time.monotonic()
                 stack.events.record("heal_all")
             if heal_errors:
                 raise FaultError("; ".join(heal_errors))
             recovery = max(schedule.recovery_s, bounds.recovery_s + 2)
-            self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bounds.recovery_s:.0f} s)")
+            self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bounds.recovery_s:.0f} s)"
+                     + ("" if self.full_window else f", ending once the contract is decided (+{self.tail_s:g} s)"))
             self.progress.set_phase("recovery")
-            time.sleep(recovery)
+            ended_by = self._recovery_window(history, heal_t, recovery, bounds, list(workers))
             end_t = time.monotonic()
             self.progress.set_phase("checking")
             engine.pause_probes()
             time.sleep(0.2)
             final = [engine.call(engine.chat(w, m)) for w in workers for m in stack.config.models]
-            db_models = self._db_models()
+            db_models, db_error = self._db_models()
         finally:
             engine.stop()
             history.close()
@@ -184,24 +210,48 @@ class Run:
         ctx = CheckContext(
             workers=list(workers), models=list(stack.config.models), events=stack.events.events(), heal_t=heal_t,
             end_t=end_t, recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s,
-            final_db_models=db_models, readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
+            final_db_models=db_models, final_db_error=db_error, readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
             baseline=baseline, front_door=front_door is not None and self.traffic_config.front_door_rate > 0,
         )
         invariants = check_all(history.ops, ctx, list(self.scenario.contract), list(self.scenario.advisory))
         verdict = verdict_of(self.scenario.name, invariants, history.ops)
-        verdict.durations = {"recovery_window_s": recovery, "bound_s": bounds.recovery_s,
+        verdict.durations = {"recovery_window_s": round(end_t - heal_t, 2), "full_window_s": recovery, "ended_by": ended_by,
+                             "bound_s": bounds.recovery_s,
                              "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,
                              "final_round_ok": sum(op.cls == OK for op in final),
                              # seconds in which a worker was not probed (harness starved of CPU)
                              "probe_stall_s": round(sum(until - since for _, since, until in engine.stalls), 2)}
         return verdict
 
-    def _db_models(self) -> list[str] | None:
+    def _recovery_window(self, history: History, heal_t: float, window_s: float, bounds: Bounds, workers: list[str]) -> str:
+        """Probe until every contract invariant is decided (+ the tail), or the whole window
+        with --full-window; returns why the run ended (also an event)."""
+        full_end = heal_t + window_s
+        if self.full_window:
+            time.sleep(window_s)
+            self.stack.events.record("run_decided", by="full window", after_heal_s=round(window_s, 2))
+            return f"the full recovery window ({window_s:.0f} s)"
+        read_back = bounds.propagation_s if any((s.create_models or {}).get("read_until_bound") for s in self.scenario.schedule.steps) else 0.0
+        while True:
+            now = time.monotonic()
+            ctx = CheckContext(workers=workers, models=list(self.stack.config.models), events=[], heal_t=heal_t, end_t=now,
+                               recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s)
+            ops = list(history.ops)
+            t, why, name = max((*decided_by(n, ops, ctx, read_back), n) for n in self.scenario.contract)
+            if now >= min(t, full_end) + self.tail_s or now >= full_end:
+                reason = (f"{name} decided ({why}) {max(t, heal_t) - heal_t:.1f} s after heal, + {self.tail_s:g} s tail"
+                          if t < full_end else f"the full recovery window ({window_s:.0f} s): {name} needs it")
+                self.stack.events.record("run_decided", by=name, why=why, after_heal_s=round(now - heal_t, 2))
+                return reason
+            time.sleep(min(1.0, max(0.05, min(t, full_end) + self.tail_s - now)))
+
+    def _db_models(self) -> tuple[list[str] | None, str | None]:
+        """(model names in the DB, None), or (None, why the read failed)."""
         try:
             with psycopg.connect(self.stack.postgres.dsn(), connect_timeout=5) as conn:
-                return [r[0] for r in conn.execute(f'SELECT model_name FROM "{MODEL_TABLE}"')]
-        except psycopg.Error:
-            return None
+                return [r[0] for r in conn.execute(f'SELECT model_name FROM "{MODEL_TABLE}"')], None
+        except psycopg.Error as exc:
+            return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
 def check_schedule(schedule: Schedule, shape: StackShape) -> None:

@@ -25,14 +25,17 @@ RESTART_ADVISORY = ("no_invalid_model_strict", "listing_consistent", "no_stall")
 
 @dataclass(frozen=True)
 class BoundRules:
-    recovery_reloads: float = 2.0  # after heal, every pair serves again within this many reload intervals
+    # after heal, every pair serves again within this many reload intervals, plus a slack for the
+    # reload itself (one interval proves a worker stuck: a correct one reloads within it) ...
+    recovery_reloads: float = 1.0
+    recovery_slack_s: float = 5.0
     min_recovery_s: float = 20.0  # ... never tighter than LiteLLM's own reconnect (watchdog + cooldown)
     propagation_reloads: float = 2.0  # after a model change, every worker follows within this many ...
     propagation_slack_s: float = 0.0  # ... plus this
     min_propagation_s: float = 20.0
 
     def bounds(self, reload_interval_s: float) -> Bounds:
-        return Bounds(recovery_s=max(self.recovery_reloads * reload_interval_s, self.min_recovery_s),
+        return Bounds(recovery_s=max(self.recovery_reloads * reload_interval_s + self.recovery_slack_s, self.min_recovery_s),
                       propagation_s=max(self.propagation_reloads * reload_interval_s + self.propagation_slack_s,
                                         self.min_propagation_s))
 

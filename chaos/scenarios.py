@@ -35,11 +35,13 @@ def heal_when_ready(step_id: str, heals: str, worker: str, delay_s: float) -> St
 
 def restart_during(name: str, title: str, fault: dict, heal_delay_s: float, stack: dict) -> Scenario:
     """worker-1 restarts while `fault` is active; the fault heals `heal_delay_s` after the
-    restarted worker's first readiness 200 (or its fallback)."""
+    restarted worker's first readiness 200 (or its fallback). The restart is a crash (SIGKILL,
+    as an OOM kill or a failed liveness probe restarts a pod): the point is the start with the DB
+    unreachable, not the graceful stop, which waits out its whole grace with the DB gone."""
     return Scenario(name, title, Schedule(
         name, steps=[
             Step("fault", apply=fault),
-            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
+            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1", "mode": "crash"}),
             heal_when_ready("heal", "fault", "worker-1", heal_delay_s),
         ]), stack=stack)
 
@@ -63,7 +65,8 @@ def s3() -> Scenario:
 
 
 def s4() -> Scenario:
-    """A flapping DB link (HAProxy to PostgreSQL) during a rolling restart of every replica."""
+    """A flapping DB link (HAProxy to PostgreSQL) during a rolling restart of every replica (graceful:
+    a rollout sends SIGTERM, and a stop that drags while the DB flaps is part of what happens)."""
     return Scenario("S4", "flapping DB link during a rolling restart", Schedule(
         "S4", steps=[
             Step("flap", apply={"kind": "link_flap", "link": "postgres", "period_s": 3, "duty": 0.5, "jitter_s": 0.5, "seed": 4}),
@@ -110,7 +113,7 @@ def s9() -> Scenario:
     return Scenario("S9", "slow then black-holed DB during startup", Schedule(
         "S9", steps=[
             Step("slow", apply={"kind": "toxic", "link": "worker-1", "type": "latency", "attributes": {"latency": 500, "jitter": 200}}),
-            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1"}),
+            Step("restart", apply={"kind": "worker_restart", "worker": "worker-1", "mode": "crash"}),
             Step("blackhole", apply={"kind": "toxic", "link": "worker-1", "type": "timeout", "attributes": {"timeout": 0}},
                  on="worker_spawned", match={"worker": "worker-1"}, delay_s=3),
             heal_when_ready("heal-blackhole", "blackhole", "worker-1", 5),

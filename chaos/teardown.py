@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 
 from . import registry
 from .paths import runs_dir
 from .procs import is_same_process, kill_pids, pids_of_run, signal_group, wait_gone
+from .waiting import wait_until
 
 
 def harness_alive(entry: dict) -> bool:
@@ -26,9 +26,7 @@ def down(entry: dict, *, grace: float = 30.0) -> list[str]:
         # a live harness tears down its own stack (and keeps its evidence): ask it, then wait
         kill_pids([entry["harness_pid"]], signal.SIGTERM)
         done.append(f"asked harness pid {entry['harness_pid']} to stop")
-        deadline = time.monotonic() + grace
-        while registry.read(run_id) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: registry.read(run_id) is None, grace, interval=0.1)
         if harness_alive(entry) and registry.read(run_id) is not None:
             kill_pids([entry["harness_pid"]], signal.SIGKILL)
             done.append("harness did not finish in time: killed it")

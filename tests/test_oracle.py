@@ -153,10 +153,13 @@ def test_recovery_within_bound_passes_and_late_recovery_fails():
         assert results(h, ctx(heal_t=20.0, end_t=60.0))["recovery"].status == expected, recovered_at
 
 
-def test_recovery_not_checked_when_run_too_short():
+def test_recovery_before_its_bound_is_decided_only_when_every_pair_recovered():
     h = H()
     h.healthy(0, 25)
-    assert results(h, ctx(heal_t=20.0, end_t=25.0))["recovery"].status == NOT_CHECKED
+    assert results(h, ctx(heal_t=20.0, end_t=25.0))["recovery"].status == PASS  # all back: decided early
+    h.ops = [op for op in h.ops if not (op.worker == "w2" and op.model == "m2" and op.t0 >= 20)]
+    h.invalid(21.0, "w2", "m2")
+    assert results(h, ctx(heal_t=20.0, end_t=25.0))["recovery"].status == NOT_CHECKED  # could still recover in time
 
 
 def test_read_after_create_both_directions():
@@ -214,6 +217,10 @@ def test_no_model_lost_fires_on_missing_db_row_and_on_final_failure():
     h.invalid(61.0, "w1", "m2")
     assert results(h, ctx())["no_model_lost"].status == FAIL
     assert results(h, ctx(db=None))["no_model_lost"].status == NOT_CHECKED
+    failed_read = ctx(db=None)
+    failed_read.final_db_error = "OperationalError: connection refused"
+    r = results(h, failed_read)["no_model_lost"]
+    assert r.status == FAIL and "connection refused" in r.note  # the DB did not answer at the end: a failure
 
 
 # ------------------------------------------------------------------ the front door
@@ -425,3 +432,32 @@ def test_ledger_an_answer_overlapping_a_delete_is_judged_neither_way():
 ])
 def test_classify(status, body, error, expected):
     assert classify(status, body, error) == expected
+
+
+# ------------------------------------------------------------------ early decisions
+def test_recovery_is_decided_when_every_pair_is_back_or_at_its_bound():
+    from chaos.oracle.decide import decided_by
+
+    h = H()
+    h.healthy(0, 30)
+    t, why = decided_by("recovery", h.ops, ctx(heal_t=20.0, end_t=30.0))
+    assert 20.0 < t < 21.0 and "every pair" in why  # back at the first probe after heal
+    stuck = H()
+    stuck.healthy(0, 30, workers=["w1"])
+    for t0 in range(20, 30):
+        stuck.invalid(t0, "w2", "m1")
+    t, why = decided_by("recovery", stuck.ops, ctx(heal_t=20.0, end_t=30.0))
+    assert t == 30.0 and "bound" in why  # heal + 10 s bound
+
+
+def test_propagation_and_listing_decisions_wait_for_their_bounds():
+    from chaos.oracle.decide import decided_by
+
+    h = H()
+    h.healthy(0, 30)
+    h.add(12.0, "model_delete", "w1", "m2")
+    c = ctx(heal_t=20.0, end_t=25.0)
+    assert decided_by("delete_propagates", h.ops, c)[0] == pytest.approx(22.01)  # the delete's 200 + 10 s
+    assert decided_by("update_propagates", h.ops, c)[0] == 20.0  # no update: nothing to wait for
+    assert decided_by("listing_consistent", h.ops, c)[0] == 32.0  # heal + recovery bound + 2 s of quiet polls
+    assert decided_by("no_invalid_model_strict", h.ops, c)[0] == 20.0

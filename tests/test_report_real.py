@@ -43,7 +43,7 @@ def kept_run(tmp_path_factory):
         "R1", steps=[Step("stop", apply={"kind": "worker_stop", "worker": "worker-1"}),
                      Step("start", heal="stop", delay_s=1)], recovery_s=3),
         stack={"replicas": 1}, contract=("no_invalid_model_strict", "recovery"), advisory=(),
-        bounds=BoundRules(recovery_reloads=0, min_recovery_s=1))
+        bounds=BoundRules(recovery_reloads=0, recovery_slack_s=0, min_recovery_s=1))
     run = Run(scenario, StackConfig(replicas=1, litellm_version=DEFAULT_LITELLM_VERSION),
               results=tmp_path_factory.mktemp("results"), keep_stack=True)
     run.execute()

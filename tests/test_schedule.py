@@ -20,6 +20,9 @@ class _Stack:
     def __init__(self):
         self.events = EventLog()
 
+    def worker_names(self):
+        return ["worker-1", "worker-2"]
+
 
 def _interpreter():
     stack = _Stack()
@@ -207,3 +210,14 @@ def test_the_interpreter_drives_creates_deletes_and_updates_and_settles():
     assert ("model_update", "worker-1", "n-2", "id-n-2", "blue") in engine.calls
     returned = stack.events.events("management_returned")
     assert [(e["action"], e.get("created", e.get("changed"))) for e in returned] == [("create", 2), ("delete", 1), ("update", 1)]
+    assert interp.touched == {"worker-1", "worker-2"}  # every router follows a model change
+
+
+def test_a_fault_touches_its_worker_or_the_whole_fleet():
+    from chaos.interpreter import touched_by
+
+    workers = ["worker-1", "worker-2"]
+    assert touched_by({"kind": "link_down", "link": "worker-2"}, workers) == {"worker-2"}
+    assert touched_by({"kind": "worker_restart", "worker": "worker-1"}, workers) == {"worker-1"}
+    assert touched_by({"kind": "link_down", "link": "workers"}, workers) == set(workers)
+    assert touched_by({"kind": "pg_stop"}, workers) == set(workers)

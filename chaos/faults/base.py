@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import abc
 from dataclasses import dataclass, field, fields
 
+from .. import waiting
 from ..errors import ChaosError, UsageError
 
 _KINDS: dict[str, type["Fault"]] = {}
@@ -30,7 +31,7 @@ def fault_kinds() -> list[str]:
 
 
 @dataclass
-class Fault:
+class Fault(abc.ABC):
     """A fault on one stack. Subclasses add their parameters as dataclass fields."""
 
     kind = "abstract"
@@ -43,8 +44,9 @@ class Fault:
     def validate(self) -> None:
         """Raise UsageError naming a bad parameter (unknown worker or link, negative duration)."""
 
+    @abc.abstractmethod
     def apply(self) -> None:
-        raise NotImplementedError
+        """Make the fault active and confirm it (raise FaultError when it cannot be confirmed)."""
 
     def heal(self) -> None:
         """Undo the fault. Idempotent. Instant faults (a kill, terminated backends) heal nothing."""
@@ -85,16 +87,8 @@ def check_positive(kind: str, name: str, value, allow_zero: bool = False) -> Non
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.02) -> None:
     """Confirmation: block until `predicate()` holds, or raise FaultError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except Exception:  # a probe that errors is just "not yet"
-            pass
-        if time.monotonic() > deadline:
-            raise FaultError(f"could not confirm {what} within {timeout:.0f} s")
-        time.sleep(interval)
+    waiting.wait_until(predicate, timeout, interval=interval,
+                       fail=lambda: FaultError(f"could not confirm {what} within {timeout:.0f} s"))
 
 
 class StackShape:

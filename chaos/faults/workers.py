@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..stack.base import RESTART_MODES
 from .base import Fault, check_positive, register
 
 
@@ -26,10 +27,19 @@ class _WorkerFault(Fault):
 @register("worker_restart")
 @dataclass
 class WorkerRestart(_WorkerFault):
-    """SIGTERM then start again at once (an operator's restart or a rollout)."""
+    """Stop, then start again at once. graceful: SIGTERM with the stack's grace (an operator's
+    restart, a rollout); crash: SIGKILL (an OOM kill or a failed liveness probe), which does not
+    spend the grace period on a worker whose DB is gone."""
+
+    mode: str = "graceful"
+
+    def validate(self):
+        super().validate()
+        if self.mode not in RESTART_MODES:
+            raise UsageError(f"worker_restart mode={self.mode!r}; expected one of: {', '.join(RESTART_MODES)}")
 
     def apply(self):
-        self.stack.restart_worker(self.worker)
+        self.stack.restart_worker(self.worker, mode=self.mode)
 
 
 @register("worker_kill")

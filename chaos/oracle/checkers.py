@@ -58,8 +58,6 @@ def check_recovery(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     if ctx.heal_t is None:
         return InvariantResult(name, desc, NOT_CHECKED, note="no heal in this run")
     deadline = ctx.heal_t + ctx.recovery_bound_s
-    if ctx.end_t < deadline:
-        return InvariantResult(name, desc, NOT_CHECKED, note=f"run ended {deadline - ctx.end_t:.1f} s before the recovery bound")
     ledger = ModelLedger.of(ops, ctx.models)
     first_ok: dict[tuple, float] = {}
     after: dict[tuple, list[Op]] = {}
@@ -72,12 +70,14 @@ def check_recovery(ops: list[Op], ctx: CheckContext) -> InvariantResult:
         elif key not in first_ok:
             after.setdefault(key, []).append(op)
     bad = []
-    for worker in ctx.workers:
-        for model in ledger.valid_throughout(ctx.heal_t, deadline):
-            t = first_ok.get((worker, model))
-            if t is None or t > deadline:
-                failing = [o for o in after.get((worker, model), []) if o.t <= (t or ctx.end_t)]
-                bad.extend(failing or [marker("chat", worker, ctx.heal_t, model, "no_ok_answer")])
+    pairs = [(w, m) for w in ctx.workers for m in ledger.valid_throughout(ctx.heal_t, min(deadline, ctx.end_t))]
+    if ctx.end_t < deadline and not all(p in first_ok for p in pairs):  # a pair might still recover in time
+        return InvariantResult(name, desc, NOT_CHECKED, note=f"run ended {deadline - ctx.end_t:.1f} s before the recovery bound")
+    for worker, model in pairs:
+        t = first_ok.get((worker, model))
+        if t is None or t > deadline:
+            failing = [o for o in after.get((worker, model), []) if o.t <= (t or ctx.end_t)]
+            bad.extend(failing or [marker("chat", worker, ctx.heal_t, model, "no_ok_answer")])
     return result(name, desc, bad, ctx)
 
 
@@ -116,6 +116,9 @@ def check_read_after_create(ops: list[Op], ctx: CheckContext) -> InvariantResult
 
 def check_no_model_lost(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     name, desc = "no_model_lost", "every seeded model not deleted is still in the DB and served at the end"
+    if ctx.final_db_error is not None:  # after heal and recovery the DB must answer: not reading it is losing it
+        bad = [marker("db_read", "postgres", ctx.end_t, None, "db_read_failed")]
+        return result(name, desc, bad, ctx, note=f"the final read of the model table failed: {ctx.final_db_error}")
     if ctx.final_db_models is None:
         return InvariantResult(name, desc, NOT_CHECKED, note="the final DB read did not happen")
     ledger = ModelLedger.of(ops, ctx.models)

@@ -22,6 +22,7 @@ class CheckContext:
     recovery_bound_s: float  # after heal, every pair must succeed within this
     propagation_bound_s: float  # after a model change returns 200, every worker must follow within this
     final_db_models: list[str] | None = None  # model names in the DB at the end (no model lost)
+    final_db_error: str | None = None  # the final read of the model table failed: the DB lost them for now
     readiness_max_age_s: float = 2.0  # a readiness answer counts for this long
     baseline: tuple[float, float] | None = None  # the no-fault window before the schedule (no_stall's reference)
     stall_factor: float = 10.0  # no_stall: a chat slower than factor x baseline p99 ...

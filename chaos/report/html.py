@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .evidence import Evidence, load_evidence
 from .logwindow import log_window
-from .summary import class_totals, first_violation, headline, replay_command
+from .summary import class_totals, first_violation, headline, replay_command, run_lines
 from .timeline import render_timeline
 
 STYLE = """
@@ -65,6 +65,7 @@ def _facts(ev: Evidence) -> str:
                         f"prisma {env.get('prisma_client_version', '?')})"),
             ("backend", what.get("backend")), ("Prisma query engine", what.get("prisma_query_engine")),
             ("seed", ev.verdict.get("seed")), ("durations", json.dumps(ev.verdict.get("durations", {}))),
+            *((label, text) for label, text in (("how it ran", "; ".join(run_lines(ev))),) if text),
             ("traffic", json.dumps(ev.verdict.get("traffic", {}))), ("evidence", str(ev.path))]
     return "<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
 

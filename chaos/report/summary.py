@@ -91,6 +91,27 @@ def invariant_lines(ev: Evidence) -> list[str]:
     return lines
 
 
+def stack_line(ev: Evidence) -> str | None:
+    """How the run got its stack: fresh (and why), or reused after a reset (and what it did)."""
+    reuse = ev.what_ran.get("reuse") or {}
+    if not reuse:
+        return None
+    if reuse.get("reused"):
+        reset = reuse.get("reset", {})
+        return (f"stack: reused (run {reuse.get('run_on_stack')} on it); reset in {reset.get('seconds')} s: "
+                f"{'; '.join(reset.get('did', []))}")
+    startup = reuse.get("startup", {})
+    return f"stack: fresh ({reuse.get('why')}), up in {startup.get('total_s', '?')} s"
+
+
+def run_lines(ev: Evidence) -> list[str]:
+    d = ev.verdict.get("durations", {})
+    lines = [line for line in (stack_line(ev),) if line]
+    if d.get("ended_by"):
+        lines.append(f"ended: {d['ended_by']} ({d.get('recovery_window_s')} s after heal; full window {d.get('full_window_s')} s)")
+    return lines
+
+
 def verdict_block(ev: Evidence) -> str:
     lines = ["=" * 78, headline(ev)]
     if ev.verdict.get("reason"):
@@ -108,6 +129,7 @@ def verdict_block(ev: Evidence) -> str:
         invalid = {w: n for w, n in worker_totals(ev, "invalid_model").items() if n}
         if invalid:
             lines.append("invalid_model per worker: " + ", ".join(f"{w} {n}" for w, n in invalid.items()))
+    lines += run_lines(ev)
     stall_s = ev.verdict.get("durations", {}).get("probe_stall_s")
     if stall_s:
         lines.append(f"harness blind spots: probes skipped for {stall_s} s in all (the probe loop fell behind or a worker had "

@@ -6,8 +6,12 @@ import abc
 import enum
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ..events import EventLog
+
+
+RESTART_MODES = ("graceful", "crash")  # SIGTERM with grace, or SIGKILL
 
 
 class WorkerState(str, enum.Enum):
@@ -28,14 +32,63 @@ class WorkerInfo:
     spawns: int  # how many times it was started
 
 
+class PostgresHandle(Protocol):
+    """The stack's PostgreSQL: faults stop, pause and query it; the runner reads the model table."""
+
+    port: int
+    process: object  # ManagedProcess or ContainerProcess: start/stop/kill/pause/resume/running
+
+    def dsn(self, database: str = ..., port: int | None = None) -> str: ...
+
+    def start(self) -> None: ...
+
+
+class HAProxyHandle(Protocol):
+    """The HAProxy in front of PostgreSQL: its runtime API (server maint/drain/ready) and process."""
+
+    port: int
+    process: object
+
+    def runtime(self, command: str, timeout: float = ...) -> str: ...
+
+    def server_status(self) -> str: ...
+
+    def wait_server_status(self, wanted: str, timeout: float) -> bool: ...
+
+    def start(self) -> None: ...
+
+
+class ToxiproxyHandle(Protocol):
+    """Toxiproxy: its API (a toxiproxy-python client) and its links (proxy -> (listen port or None, upstream))."""
+
+    links: dict
+    process: object
+
+    def api(self): ...
+
+    def state(self) -> dict: ...
+
+    def reset(self) -> None: ...
+
+
 class Stack(abc.ABC):
-    """A running incident stack. Use as a context manager: leaving it always tears it down."""
+    """A running incident stack. Use as a context manager: leaving it always tears it down.
+
+    Every handle a fault, the interpreter or the runner uses is declared here, so none of them
+    reaches into a backend's internals."""
 
     backend: str
     run_id: str
     run_dir: Path
     master_key: str
     events: EventLog
+    status: str  # new | starting | ready | kept | stopped | failed
+    postgres: PostgresHandle
+    haproxy: HAProxyHandle
+    toxiproxy: ToxiproxyHandle
+    front_door: object | None  # chaos.stack.front_door.FrontDoor when the stack has one
+    upstream_url: str  # as the workers reach the fake upstream
+    reload_interval_s: float  # LiteLLM's model reload interval on this stack
 
     @abc.abstractmethod
     def start(self) -> "Stack": ...
@@ -77,15 +130,37 @@ class Stack(abc.ABC):
     @abc.abstractmethod
     def resume_worker(self, name: str) -> None: ...
 
-    def restart_worker(self, name: str) -> None:
-        self.stop_worker(name)
-        self.start_worker(name)
+    @abc.abstractmethod
+    def restart_worker(self, name: str, mode: str = "graceful") -> None:
+        """mode: one of RESTART_MODES."""
 
     @abc.abstractmethod
     def wait_ready(self, name: str, timeout: float | None = None) -> None: ...
 
     @abc.abstractmethod
+    def redact(self, text: str) -> str:
+        """The text with the run's secrets removed."""
+
+    @abc.abstractmethod
+    def save_state(self) -> None:
+        """Write the run's registry entry (after a component was started again)."""
+
+    @abc.abstractmethod
     def component_logs(self) -> dict[str, Path]: ...
+
+    @abc.abstractmethod
+    def begin_run(self, events_path: Path, since: float | None = None) -> dict[str, int]:
+        """A run starts on this stack: its events go to events_path; returns the logs' marks."""
+
+    @abc.abstractmethod
+    def end_run(self) -> None: ...
+
+    @abc.abstractmethod
+    def export_evidence(self, target: Path, marks: dict[str, int]) -> None: ...
+
+    @abc.abstractmethod
+    def reset(self, touched: set[str]) -> dict:
+        """Back to the state a run starts from (see SupervisedStack.reset)."""
 
     @abc.abstractmethod
     def describe(self) -> dict:

@@ -18,7 +18,6 @@ import logging
 import os
 import subprocess
 import tarfile
-import time
 from pathlib import Path
 
 from ..binaries import TOXIPROXY_TAG
@@ -36,6 +35,7 @@ from .postgres import PostgresEndpoint
 from .schema import store_model_in_db_setting
 from .supervised import SupervisedStack
 from .toxiproxy import PG_LINK, ToxiproxyAPI, worker_link
+from ..waiting import wait_until
 
 # CHAOS_COMPOSE_FILE: run an edited copy (its folder must hold config/ as compose/ does)
 COMPOSE_FILE = Path(os.environ.get("CHAOS_COMPOSE_FILE") or Path(__file__).resolve().parents[2] / "compose" / "docker-compose.yml")
@@ -76,11 +76,8 @@ class ComposeHAProxy(HAProxyRuntime):
 
     def start(self, timeout: float = 15.0) -> None:
         self.process.start()
-        deadline = time.monotonic() + timeout
-        while not accepts(self.port):
-            if time.monotonic() > deadline:
-                raise StackStartError(f"HAProxy (compose) did not come back on {HOST}:{self.port}")
-            time.sleep(0.05)
+        wait_until(lambda: accepts(self.port), timeout,
+                   fail=lambda: StackStartError(f"HAProxy (compose) did not come back on {HOST}:{self.port}"))
 
 
 class ComposeToxiproxy(ToxiproxyAPI):
@@ -260,21 +257,29 @@ class ComposeStack(SupervisedStack):
 
     def _wait_infra(self, timeout: float = 120.0) -> None:
         """Every infra service healthy and the schema job done (exit 0)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            states = {s: self._health(s) for s in INFRA_SERVICES}
-            job = self.client.containers.get(self._container_name("schema"))
-            schema = job.attrs["State"]
-            if schema["Status"] == "exited" and schema["ExitCode"] != 0:
-                logs = job.logs(tail=10).decode(errors="replace")
-                raise StackStartError(f"the schema job failed (exit {schema['ExitCode']}):\n{self.redact(logs)}")
-            if all(state == "healthy" for state in states.values()) and schema["Status"] == "exited":
-                migrations = job.logs().decode(errors="replace").strip()
-                self.events.record("schema_applied", source=f"{self.images['litellm']}:{self.env.migrations_dir}", job=migrations[-200:])
-                return
-            if time.monotonic() > deadline:
-                raise StackStartError(f"compose services not healthy within {timeout:.0f} s: {states | {'schema': schema['Status']}}")
-            time.sleep(0.25)
+        def job():
+            return self.client.containers.get(self._container_name("schema"))
+
+        def states() -> dict:
+            return {s: self._health(s) for s in INFRA_SERVICES} | {"schema": job().attrs["State"]["Status"]}
+
+        def failed_job() -> bool:
+            state = job().attrs["State"]
+            return state["Status"] == "exited" and state["ExitCode"] != 0
+
+        def fail() -> StackStartError:
+            if failed_job():
+                logs = job().logs(tail=10).decode(errors="replace")
+                return StackStartError(f"the schema job failed (exit {job().attrs['State']['ExitCode']}):\n{self.redact(logs)}")
+            return StackStartError(f"compose services not healthy within {timeout:.0f} s: {states()}")
+
+        def done() -> bool:
+            now = states()
+            return now.pop("schema") == "exited" and not failed_job() and set(now.values()) == {"healthy"}
+
+        wait_until(done, timeout, interval=0.25, give_up=failed_job, fail=fail)
+        migrations = job().logs().decode(errors="replace").strip()
+        self.events.record("schema_applied", source=f"{self.images['litellm']}:{self.env.migrations_dir}", job=migrations[-200:])
 
     def _health(self, service: str) -> str:
         import docker

@@ -57,6 +57,7 @@ class StackConfig:
     litellm_venv: Path | None = None  # run the LiteLLM of an existing environment instead
     models: tuple[str, ...] = DEFAULT_MODELS
     seed_models: bool = True
+    seed_via: str = "db"  # "db": rows written before the workers start; "api": /model/new on worker-1 after
     # LiteLLM general_settings: the incident needs allow_requests_on_db_unavailable: true
     allow_requests_on_db_unavailable: bool = False
     # "config": STORE_MODEL_IN_DB env + config file (the usual); "db": only the general_settings row
@@ -107,6 +108,8 @@ class StackConfig:
             raise UsageError(f"ready timeout {self.ready_timeout_s} must be positive (seconds)")
         if self.store_model_in_db_source not in ("config", "db"):
             raise UsageError(f"store_model_in_db_source {self.store_model_in_db_source!r}; expected config or db")
+        if self.seed_via not in ("db", "api"):
+            raise UsageError(f"--seed-via {self.seed_via!r}; expected db or api")
         if self.images not in ("official", "local"):
             raise UsageError(f"--images {self.images!r}; expected official or local")
         if not isinstance(self.front_door, FrontDoorConfig):

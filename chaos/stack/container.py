@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ..procs import tail
+from ..waiting import wait_until
 
 _SIGNAL_NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGKILL: "SIGKILL", signal.SIGINT: "SIGINT", signal.SIGUSR1: "SIGUSR1"}
 
@@ -114,9 +115,7 @@ class ContainerProcess:
     def kill(self) -> int | None:
         if self.running():
             self._container().kill()
-        deadline = time.monotonic() + 10
-        while self.running() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: not self.running(), 10)
         return self.returncode()
 
     def record(self) -> dict:

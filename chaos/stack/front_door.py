@@ -11,13 +11,13 @@ successful probe. HAProxy says which worker answered in a response header."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from ..errors import StackStartError
 from ..ports import HOST
 from ..procs import ManagedProcess
 from ..binaries import HAPROXY
+from ..waiting import wait_until
 from .config import FrontDoorConfig
 from .haproxy import HAProxyRuntime, accepts
 
@@ -82,17 +82,14 @@ class FrontDoor(HAProxyRuntime):
         return self.server_states(FRONT_DOOR_BACKEND)
 
     def wait_all_up(self, workers: list[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def states() -> dict:
             try:
-                states = self.states()
-            except OSError:
-                states = {}
-            if all(states.get(w, "").startswith("UP") for w in workers):
-                return
-            if time.monotonic() > deadline:
-                raise StackStartError(f"the front door did not route to every ready worker within {timeout:.0f} s: {states}")
-            time.sleep(0.05)
+                return self.states()
+            except OSError:  # not listening yet
+                return {}
+
+        wait_until(lambda: all(states().get(w, "").startswith("UP") for w in workers), timeout,
+                   fail=lambda: StackStartError(f"the front door did not route to every ready worker within {timeout:.0f} s: {states()}"))
 
 
 class LocalFrontDoor(FrontDoor):
@@ -110,8 +107,7 @@ class LocalFrontDoor(FrontDoor):
 
     def start(self, timeout: float = 10.0) -> None:
         self.process.start()
-        deadline = time.monotonic() + timeout
-        while not self.socket_path.exists() or not accepts(self.port):
-            if not self.process.running() or time.monotonic() > deadline:
-                raise StackStartError(f"the front door (HAProxy) did not start on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
-            time.sleep(0.02)
+        wait_until(lambda: self.socket_path.exists() and accepts(self.port), timeout, interval=0.02,
+                   give_up=lambda: not self.process.running(),
+                   fail=lambda: StackStartError(f"the front door (HAProxy) did not start on {HOST}:{self.port}; "
+                                                f"log tail:\n{self.process.log_tail()}"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from pathlib import Path
 
 from ..binaries import HAPROXY
 from ..errors import StackStartError
 from ..ports import HOST
 from ..procs import ManagedProcess
+from ..waiting import wait_until
 
 BACKEND = "postgres"
 SERVER = "pg1"
@@ -74,12 +74,7 @@ class HAProxyRuntime:
         return status
 
     def wait_server_status(self, wanted: str, timeout: float, backend: str = BACKEND, server: str = SERVER) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.server_status(backend, server).startswith(wanted):
-                return True
-            time.sleep(0.05)
-        return False
+        return bool(wait_until(lambda: self.server_status(backend, server).startswith(wanted), timeout))
 
 
 class HAProxy(HAProxyRuntime):
@@ -108,11 +103,9 @@ class HAProxy(HAProxyRuntime):
     def start(self, timeout: float = 10.0) -> None:
         self.write_config()
         self.process.start()
-        deadline = time.monotonic() + timeout
-        while not self.socket_path.exists() or not accepts(self.port):
-            if not self.process.running() or time.monotonic() > deadline:
-                raise StackStartError(f"HAProxy did not start on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}")
-            time.sleep(0.02)
+        wait_until(lambda: self.socket_path.exists() and accepts(self.port), timeout, interval=0.02,
+                   give_up=lambda: not self.process.running(),
+                   fail=lambda: StackStartError(f"HAProxy did not start on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}"))
 
 def accepts(port: int) -> bool:
     with socket.socket() as sock:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from .postgres import PostgresCluster
 from .schema import apply_migrations, store_model_in_db_setting
 from .supervised import SupervisedStack, worker_name
 from .toxiproxy import PG_LINK, ToxiproxyServer, worker_link
+from ..waiting import wait_until
 
 
 class LocalStack(SupervisedStack):
@@ -131,13 +131,5 @@ def _package_root() -> str:
 
 
 def _wait_http(url: str, process: ManagedProcess, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if not process.running() or time.monotonic() > deadline:
-            raise StackStartError(f"{what} did not answer {url}; log tail:\n{process.log_tail()}")
-        time.sleep(0.05)
+    wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, timeout, give_up=lambda: not process.running(),
+               fail=lambda: StackStartError(f"{what} did not answer {url}; log tail:\n{process.log_tail()}"))

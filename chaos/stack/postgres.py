@@ -7,7 +7,6 @@ import pwd
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import psycopg
@@ -16,6 +15,7 @@ from ..binaries import INITDB, POSTGRES
 from ..errors import PrerequisiteMissing, StackStartError
 from ..ports import HOST
 from ..procs import ManagedProcess
+from ..waiting import wait_until
 from .model_reads import LOG_LINE_PREFIX
 
 DB_NAME = "litellm"
@@ -51,18 +51,14 @@ class PostgresEndpoint:
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(self.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
-                    conn.execute("SELECT 1")
-                    return
-            except psycopg.Error:
-                if not self.process.running() or time.monotonic() > deadline:
-                    raise StackStartError(
-                        f"PostgreSQL did not accept connections on {HOST}:{self.port}; log tail:\n{self.process.log_tail()}"
-                    ) from None
-                time.sleep(0.05)
+        def answers() -> bool:
+            with psycopg.connect(self.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
+                conn.execute("SELECT 1")
+            return True
+
+        wait_until(answers, timeout, give_up=lambda: not self.process.running(),
+                   fail=lambda: StackStartError(f"PostgreSQL did not accept connections on {HOST}:{self.port}; "
+                                                f"log tail:\n{self.process.log_tail()}"))
 
 
 class PostgresCluster(PostgresEndpoint):

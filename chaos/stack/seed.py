@@ -1,13 +1,30 @@
-"""Seed models: created through the real /model/new API on one worker, pointing at the fake
-upstream, then verified on every worker with a real chat completion."""
+"""Seed models, pointing at the fake upstream, then verified on every worker with a real chat
+completion. Two ways in:
+- "db" (the default): written into LiteLLM's model table before any worker starts, as
+  /model/new stores them (every string parameter encrypted with the run's salt key the way
+  LiteLLM does by default: XSalsa20-Poly1305 under SHA-256 of the key, URL-safe base64), so
+  every worker loads them at startup and no worker waits for a reload to learn them;
+- "api": created through /model/new on worker-1 once the fleet is up (the others learn them at
+  their next reload: 30 s on 1.82.3)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import time
+import uuid
 
 import httpx
+import nacl.secret
+import psycopg
 
 from ..errors import StackStartError
+from ..waiting import wait_until
+from .model_reads import MODEL_TABLE
+
+SEED_VIAS = ("db", "api")
+SEEDED_BY = "litellm-chaos-seed"
 
 
 def model_params(name: str, upstream_url: str, route: str | None = None) -> dict:
@@ -17,6 +34,33 @@ def model_params(name: str, upstream_url: str, route: str | None = None) -> dict
         "model_name": name,
         "litellm_params": {"model": f"openai/{name}", "api_base": base, "api_key": "fake-upstream-key"},
     }
+
+
+def encrypt_like_litellm(value: str, salt_key: str) -> str:
+    """LiteLLM's encrypt_value_helper with its default algorithm (1.82.3 to 1.108.7 alike)."""
+    box = nacl.secret.SecretBox(hashlib.sha256(salt_key.encode()).digest())
+    return base64.urlsafe_b64encode(box.encrypt(value.encode("utf-8"))).decode("utf-8")
+
+
+def db_rows(models: list[str], upstream_url: str, salt_key: str) -> list[dict]:
+    """The model table's rows /model/new would write for these models."""
+    rows = []
+    for name in models:
+        model_id = str(uuid.uuid4())
+        params = model_params(name, upstream_url)["litellm_params"]
+        rows.append({"model_id": model_id, "model_name": name,
+                     "litellm_params": json.dumps({k: encrypt_like_litellm(v, salt_key) for k, v in params.items()}),
+                     "model_info": json.dumps({"id": model_id, "db_model": False})})
+    return rows
+
+
+def write_rows(dsn: str, rows: list[dict]) -> None:
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        for row in rows:
+            conn.execute(
+                f'INSERT INTO "{MODEL_TABLE}" (model_id, model_name, litellm_params, model_info, created_by, updated_by) '
+                "VALUES (%(model_id)s, %(model_name)s, %(litellm_params)s::jsonb, %(model_info)s::jsonb, %(by)s, %(by)s)",
+                row | {"by": SEEDED_BY})
 
 
 def chat(client: httpx.Client, worker_url: str, model: str) -> httpx.Response:
@@ -34,30 +78,32 @@ def create_models(client: httpx.Client, worker_url: str, models: list[str], upst
 
 
 def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models: list[str], timeout: float) -> dict:
-    """Wait until every (worker, model) answers a chat completion with 200. Workers other than the
-    one that created a model learn it at their next reload, hence the timeout. Returns, per pair,
-    the seconds it took."""
+    """Wait until every (worker, model) answers a chat completion with 200; returns, per pair,
+    the seconds it took. (Seeded through the API, the other workers learn a model at their next
+    reload, hence the timeout.)"""
     start = time.monotonic()
     pending = {(w, m) for w in worker_urls for m in models}
     took: dict[str, float] = {}
     last: dict[tuple[str, str], str] = {}
-    while pending:
+
+    def probe_pending() -> bool:
         for worker, model in sorted(pending):
             try:
                 resp = chat(client, worker_urls[worker], model)
-                if resp.status_code == 200:
-                    pending.discard((worker, model))
-                    took[f"{worker}/{model}"] = round(time.monotonic() - start, 3)
-                else:
-                    last[(worker, model)] = f"{resp.status_code}: {resp.text[:200]}"
             except httpx.HTTPError as exc:
-                last[(worker, model)] = f"{type(exc).__name__}"
-        if pending and time.monotonic() - start > timeout:
-            worker, model = sorted(pending)[0]
-            raise StackStartError(
-                f"seed model {model!r} not served by {worker} within {timeout:.0f} s "
-                f"({len(pending)} pairs pending); last answer {last.get((worker, model))}"
-            )
-        if pending:
-            time.sleep(0.5)
+                last[(worker, model)] = type(exc).__name__
+                continue
+            if resp.status_code == 200:
+                pending.discard((worker, model))
+                took[f"{worker}/{model}"] = round(time.monotonic() - start, 3)
+            else:
+                last[(worker, model)] = f"{resp.status_code}: {resp.text[:200]}"
+        return not pending
+
+    def not_served() -> StackStartError:
+        worker, model = sorted(pending)[0]
+        return StackStartError(f"seed model {model!r} not served by {worker} within {timeout:.0f} s "
+                               f"({len(pending)} pairs pending); last answer {last.get((worker, model))}")
+
+    wait_until(probe_pending, timeout, interval=0.5, fail=not_served)
     return took

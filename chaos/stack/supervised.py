@@ -8,6 +8,7 @@ normal exit, exceptions and (through the CLI) SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import secrets
@@ -23,19 +24,20 @@ import httpx
 import requests
 
 from .. import registry
-from ..errors import UsageError, WorkerNotReady
+from ..errors import StackStartError, UsageError, WorkerNotReady
 from ..events import EventLog
 from ..litellm_env import LiteLLMEnv, prisma_engine_description
 from ..paths import runs_dir
 from ..ports import HOST, pick_free_ports, ports_from_base
 from ..procs import proc_start_ticks
 from ..secrets import Redactor, new_key
-from . import seed
+from . import db_state, seed
 from .base import Stack, WorkerInfo, WorkerState
 from .config import StackConfig
 from .litellm_worker import LiteLLMWorker, WorkerSettings
 from .model_reads import ModelReadWatcher
 from .supervisor import Supervisor
+from ..waiting import wait_until
 
 
 def new_run_id() -> str:
@@ -59,7 +61,7 @@ class SupervisedStack(Stack):
         self.log_dir = self.run_dir / "logs"
         self.master_key = new_key()
         self.salt_key = new_key()
-        self.redact = Redactor(self.master_key, self.salt_key)
+        self._redactor = Redactor(self.master_key, self.salt_key)
         self.events = EventLog()
         self.env: LiteLLMEnv | None = None
         self.ports: dict[str, int] = {}
@@ -96,6 +98,10 @@ class SupervisedStack(Stack):
         self._start_infra()
         self.timings["infra_s"] = round(time.monotonic() - t1, 3)
 
+        if self.config.seed_models and self.config.seed_via == "db":  # before any worker: all load them at start
+            seed.write_rows(self.postgres.dsn(), seed.db_rows(list(self.config.models), self.upstream_url, self.salt_key))
+            self.events.record("models_seeded", via="db", models=list(self.config.models))
+
         t2 = time.monotonic()
         self._start_workers()
         self.timings["workers_s"] = round(time.monotonic() - t2, 3)
@@ -109,37 +115,44 @@ class SupervisedStack(Stack):
             t3 = time.monotonic()
             self._seed()
             self.timings["seed_s"] = round(time.monotonic() - t3, 3)
+        self._db_state = db_state.snapshot(self.postgres.dsn())  # what a reset between runs restores
         self.timings["total_s"] = round(time.monotonic() - t0, 3)
         self.status = "ready"
         self.save_state()
         return self
 
+    def redact(self, text: str) -> str:
+        return self._redactor(text)
+
     # ------------------------------------------------------------------ backend hooks
+    @abc.abstractmethod
     def _check_prerequisites(self) -> None:
         """A missing prerequisite is a one-line error before anything starts."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _litellm_env(self) -> LiteLLMEnv:
-        raise NotImplementedError
+        """The LiteLLM environment the workers run (a cached venv, --litellm-venv, an image's)."""
 
+    @abc.abstractmethod
     def _port_names(self) -> list[str]:
         """The ports to reserve (free ones, or from --base-port)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _start_infra(self) -> None:
         """PostgreSQL (+ schema), HAProxy, Toxiproxy, the upstream; sets postgres, haproxy,
         toxiproxy, upstream_url, _infra and starts the model-read watcher."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _new_worker(self, name: str, settings: WorkerSettings) -> LiteLLMWorker:
-        raise NotImplementedError
+        """A replica's lifecycle state around its process or container (not started)."""
 
+    @abc.abstractmethod
     def _stop_infra(self) -> None:
-        raise NotImplementedError
+        """Stop every infrastructure component; nothing may be left behind."""
 
+    @abc.abstractmethod
     def _start_front_door(self) -> None:
         """The readiness-gated load balancer in front of the ready workers; sets front_door."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ reserve
     def _reserve(self) -> None:
@@ -188,13 +201,15 @@ class SupervisedStack(Stack):
             self.wait_ready(name)
 
     def _seed(self) -> None:
+        """Seeded through the DB: check every worker serves them; through the API: create them on
+        worker-1, then wait until every worker serves them (at its next reload at the latest)."""
         models = list(self.config.models)
         first = self._workers[worker_name(1)]
-        # every other worker learns a new model at its next reload at the latest
-        bound = 2 * self.reload_interval_s + 15
+        bound = 15.0 if self.config.seed_via == "db" else 2 * self.reload_interval_s + 15
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
-            seed.create_models(client, first.url, models, self.upstream_url)
-            self.events.record("models_created", worker=first.name, models=models)
+            if self.config.seed_via == "api":
+                seed.create_models(client, first.url, models, self.upstream_url)
+                self.events.record("models_created", worker=first.name, models=models)
             took = seed.verify_everywhere(client, {n: w.url for n, w in self._workers.items()}, models, bound)
         self.events.record("models_verified", models=models, seconds=took)
 
@@ -271,29 +286,32 @@ class SupervisedStack(Stack):
                 worker.state = worker.paused_from
                 self.events.record("worker_resumed", worker=name, pid=worker.process.pid)
 
-    def restart_worker(self, name: str) -> None:
-        self.stop_worker(name)
+    def restart_worker(self, name: str, mode: str = "graceful") -> None:
+        """Stop (graceful: SIGTERM with grace; crash: SIGKILL) and start again at once."""
+        if mode == "crash":
+            self.kill_worker(name, stay_stopped=True)
+        else:
+            self.stop_worker(name)
         self.start_worker(name)
-        self.events.record("worker_restarted", worker=name, by="operator")
+        self.events.record("worker_restarted", worker=name, by="operator", mode=mode)
 
     def wait_ready(self, name: str, timeout: float | None = None) -> None:
         """Block until the worker's readiness answers 200 for its current spawn."""
         timeout = self.config.ready_timeout_s if timeout is None else timeout
-        deadline = time.monotonic() + timeout
         worker = self._worker(name)
-        while True:
+
+        def state() -> WorkerState:
             with self._lock:
-                state = worker.state
-            if state == WorkerState.READY:
-                return
-            if state in (WorkerState.STOPPED, WorkerState.CRASHED) or time.monotonic() > deadline:
-                exits = len(self.events.events("worker_exited", worker=name))
-                why = f"it is {state.value}" if time.monotonic() <= deadline else f"no readiness 200 within {timeout:.0f} s"
-                raise WorkerNotReady(
-                    f"{name} ({worker.url}) is not ready: {why}, {exits} exit(s) so far; "
-                    f"log tail ({worker.process.log_path}):\n{self.redact(worker.process.log_tail(20))}"
-                )
-            time.sleep(0.05)
+                return worker.state
+
+        def not_ready() -> WorkerNotReady:
+            exits = len(self.events.events("worker_exited", worker=name))
+            why = f"it is {state().value}" if state() in (WorkerState.STOPPED, WorkerState.CRASHED) else f"no readiness 200 within {timeout:.0f} s"
+            return WorkerNotReady(f"{name} ({worker.url}) is not ready: {why}, {exits} exit(s) so far; "
+                                  f"log tail ({worker.process.log_path}):\n{self.redact(worker.process.log_tail(20))}")
+
+        wait_until(lambda: state() == WorkerState.READY, timeout,
+                   give_up=lambda: state() in (WorkerState.STOPPED, WorkerState.CRASHED), fail=not_ready)
 
     def component_logs(self) -> dict[str, Path]:
         return {p.stem: p for p in sorted(self.log_dir.glob("*.log"))}
@@ -335,6 +353,104 @@ class SupervisedStack(Stack):
         }
         with registry.locked():
             registry.write(entry)
+
+    # ------------------------------------------------------------------ runs on this stack
+    def begin_run(self, events_path: Path, since: float | None = None) -> dict[str, int]:
+        """A run starts on this stack: from now on its events go to `events_path` (with those
+        from `since` on, e.g. the reset before it); returns where each component log stands, for
+        export_evidence()."""
+        self._use_events(self.events.copy_to(events_path, since))
+        return {name: path.stat().st_size for name, path in self.component_logs().items()} if since is not None else {}
+
+    def _use_events(self, log: EventLog) -> None:
+        self.events = log
+        if self._supervisor:
+            self._supervisor.events = log
+        if self._model_reads:
+            self._model_reads.events = log
+
+    def end_run(self) -> None:
+        """The run is over: what happens from now on (a reset for the next run) is not its evidence."""
+        self._use_events(EventLog())
+
+    def export_evidence(self, target: Path, marks: dict[str, int]) -> None:
+        """A run's share of the evidence, into its folder: every component's log from `marks` on
+        (all of it for a fresh stack), Toxiproxy's state now, what ran; keys redacted."""
+        (target / "logs").mkdir(parents=True, exist_ok=True)
+        self._snapshot_toxiproxy()
+        for name, path in self.component_logs().items():
+            with open(path, "rb") as f:
+                f.seek(marks.get(name, 0))
+                text = f.read().decode(errors="replace")
+            (target / "logs" / path.name).write_text(self.redact(text))
+        state = self.log_dir / "toxiproxy-state.json"
+        if state.exists():
+            (target / "logs" / state.name).write_text(self.redact(state.read_text()))
+        events = target / "events.jsonl"
+        if events.exists():
+            events.write_text(self.redact(events.read_text()))
+        (target / "stack.json").write_text(self.redact(json.dumps(self.describe(), indent=2)))
+
+    def reset(self, touched: set[str]) -> dict:
+        """Back to the state a run starts from: every fault healed (Toxiproxy reset, HAProxy's
+        server ready, PostgreSQL and HAProxy running, nothing paused), the DB as seeded, and every
+        worker the last run touched, or that does not serve every model now, restarted (crash
+        mode: no grace to wait for) and ready. Returns what it did; raises when it cannot."""
+        t0 = time.monotonic()
+        done: list[str] = []
+        self.events.record("reset_started", touched=sorted(touched))
+        if not self.postgres.process.running():
+            self.postgres.start()
+            done.append("started PostgreSQL")
+        if self.postgres.process.paused():
+            self.postgres.process.resume()
+            done.append("resumed PostgreSQL")
+        if not self.haproxy.process.running():
+            self.haproxy.start()
+            done.append("started HAProxy")
+        self.haproxy.runtime("set server postgres/pg1 state ready")
+        if not self.haproxy.wait_server_status("UP", 10):
+            raise StackStartError("reset: HAProxy does not see PostgreSQL UP")
+        self.toxiproxy.reset()
+        changed = db_state.restore(self.postgres.dsn(), self._db_state)
+        if any(changed.values()):
+            done.append(f"DB restored {changed}")
+            touched = set(self._worker_names())  # every router holds the changed models
+        for name in self._worker_names():
+            worker = self._worker(name)
+            if worker.state == WorkerState.PAUSED:
+                self.resume_worker(name)
+        restart = sorted(touched | self._not_serving(set(self._worker_names()) - touched))
+        for name in restart:
+            self.restart_worker(name, mode="crash")
+        for name in restart:
+            self.wait_ready(name)
+        if restart:
+            done.append(f"restarted {', '.join(restart)}")
+            with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
+                seed.verify_everywhere(client, {n: self._workers[n].url for n in restart}, list(self.config.models), 30)
+        if self.front_door is not None:
+            for name in restart:  # ready and serving: checked above; the next probe would agree
+                self.front_door.runtime(f"set server litellm/{name} health up")
+            self.front_door.wait_all_up(self._worker_names(), self.config.front_door.period_s + 10)
+        report = {"seconds": round(time.monotonic() - t0, 2), "did": done or ["nothing to undo"], "restarted": restart}
+        self.events.record("reset_done", **report)
+        return report
+
+    def _not_serving(self, names: set[str]) -> set[str]:
+        """Workers that do not answer every seeded model with 200 right now (a fresh baseline)."""
+        bad = set()
+        with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
+            for name in sorted(names):
+                for model in self.config.models:
+                    try:
+                        ok = seed.chat(client, self._workers[name].url, model).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    if not ok:
+                        bad.add(name)
+                        break
+        return bad
 
     # ------------------------------------------------------------------ teardown
     def _stop_watchers(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ..binaries import TOXIPROXY
 from ..errors import StackStartError
 from ..ports import HOST
 from ..procs import ManagedProcess
+from ..waiting import wait_until
 
 PG_LINK = "haproxy-to-postgres"
 _API_LOCK = threading.RLock()
@@ -46,6 +46,13 @@ class ToxiproxyAPI:
     def state(self) -> dict:
         """Every proxy with its toxics, as the server reports them (for the evidence folder)."""
         return requests.get(f"http://{HOST}:{self.api_port}/proxies", timeout=5).json()
+
+    def reset(self) -> None:
+        """Toxiproxy's own reset (every proxy enabled, every toxic removed), confirmed."""
+        requests.post(f"http://{HOST}:{self.api_port}/reset", timeout=5).raise_for_status()
+        clean = wait_until(lambda: all(p["enabled"] and not p["toxics"] for p in self.state().values()), 5)
+        if not clean:
+            raise StackStartError(f"Toxiproxy did not reset: {self.state()}")
 
 
 class ToxiproxyServer(ToxiproxyAPI):
@@ -73,18 +80,11 @@ class ToxiproxyServer(ToxiproxyAPI):
             )
         )
         self.process.start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with self.api() as api:
-                    names = set(api.proxies())
-                if names == set(self.links):
-                    return
-            except requests.RequestException:
-                pass
-            if not self.process.running() or time.monotonic() > deadline:
-                raise StackStartError(
-                    f"Toxiproxy did not come up with its {len(self.links)} proxies on {HOST}:{self.api_port}; "
-                    f"log tail:\n{self.process.log_tail()}"
-                )
-            time.sleep(0.02)
+
+        def all_proxies() -> bool:
+            with self.api() as api:
+                return set(api.proxies()) == set(self.links)
+
+        wait_until(all_proxies, timeout, interval=0.02, give_up=lambda: not self.process.running(),
+                   fail=lambda: StackStartError(f"Toxiproxy did not come up with its {len(self.links)} proxies on "
+                                                f"{HOST}:{self.api_port}; log tail:\n{self.process.log_tail()}"))

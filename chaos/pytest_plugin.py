@@ -1,0 +1,174 @@
+"""The pytest plugin of litellm-chaos (entry point `pytest11: chaos`): the `chaos` marker, the
+`--chaos-*` options (chaos/options.py, shared with the CLI) and the fixtures.
+
+Chaos scenarios (marker `chaos`) are slow and run only when asked: `pytest -m chaos`. Runs share
+one warm stack per (LiteLLM version, backend, stack settings) for the session (a reset between
+runs; `--chaos-fresh-stack` opts out), and scenario tests are ordered so runs on the same stack
+settings come together."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import options
+from .versions import TESTED_LITELLM_VERSIONS
+
+
+def pytest_addoption(parser):
+    options.add_pytest(parser.getgroup("chaos", "litellm-chaos"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "chaos: a chaos scenario against a real stack (run with -m chaos)")
+    config.addinivalue_line("markers", "stack: starts a real local stack (PostgreSQL, HAProxy, Toxiproxy, LiteLLM)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("-m"):  # without a marker expression, chaos scenarios are left out
+        deselected = [item for item in items if item.get_closest_marker("chaos") is not None]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item.get_closest_marker("chaos") is None]
+        return
+    items[:] = sorted(items, key=_stack_order(items))
+
+
+def _stack_order(items):
+    """Runs on the same stack settings next to each other (a warm stack serves them all), each
+    scenario's tests together; other tests keep their place."""
+    from . import scenarios
+
+    position = {id(item): i for i, item in enumerate(items)}
+    keys: dict[str, str] = {}
+
+    def key(item):
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        name = params.get("scenario_name")
+        if name not in scenarios.SCENARIOS:
+            return (0, "", "", "", position[id(item)])
+        if name not in keys:
+            keys[name] = repr(sorted(scenarios.get(name).stack.items()))
+        return (1, str(params.get("litellm_version")), keys[name], f"{list(scenarios.SCENARIOS).index(name):03d}", position[id(item)])
+
+    return key
+
+
+def _venv_version(config) -> str | None:
+    """The LiteLLM version in --chaos-litellm-venv (read once; a bad venv is one clear line)."""
+    venv = config.getoption("--chaos-litellm-venv")
+    if not venv:
+        return None
+    if not hasattr(config, "_chaos_venv_version"):
+        from .errors import ChaosError
+        from .litellm_env import env_from_venv
+
+        try:
+            config._chaos_venv_version = env_from_venv(venv).version
+        except ChaosError as exc:
+            raise pytest.UsageError(f"--chaos-litellm-venv: {exc}") from None
+    return config._chaos_venv_version
+
+
+def pytest_generate_tests(metafunc):
+    if "litellm_version" in metafunc.fixturenames:
+        venv_version = _venv_version(metafunc.config)
+        if venv_version:
+            versions = [pytest.param(f"venv:{venv_version}", id=f"venv-{venv_version}")]
+        else:
+            versions = metafunc.config.getoption("--chaos-litellm") or list(TESTED_LITELLM_VERSIONS)
+        metafunc.parametrize("litellm_version", versions, scope="module")
+
+
+class ScenarioAborted(Exception):
+    """The run could not judge the system under test (harness error or baseline not met)."""
+
+
+@pytest.fixture(scope="session")
+def chaos_settings(request) -> options.RunSettings:
+    """The --chaos-* options as RunSettings (override to fix them in a test suite of your own)."""
+    settings = options.from_pytest(request.config)
+    if settings.litellm_venv and settings.backend == "compose":
+        raise pytest.UsageError("--chaos-litellm-venv runs a local virtualenv: use it with --chaos-backend local")
+    return settings
+
+
+@pytest.fixture(scope="session")
+def chaos_pool(request, chaos_settings):
+    """The session's warm stack (one at a time, reused by every run whose stack settings match)."""
+    from .stack.pool import StackPool
+
+    if chaos_settings.backend == "compose":
+        request.getfixturevalue("docker_engine")
+    pool = StackPool(chaos_settings.backend, fresh=chaos_settings.fresh_stack or chaos_settings.keep_stack,
+                     reuse_only=chaos_settings.reuse_only, log=lambda m: print(m, file=sys.stderr, flush=True))
+    with pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def chaos_runs(request, chaos_settings, chaos_pool):
+    """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
+    (its verdict, evidence folder and console verdict block)."""
+    from . import scenarios
+    from .runner import Run
+    from .stack import StackConfig
+    from .traffic import TrafficConfig
+
+    s = chaos_settings
+    cache = {}
+    ensure_images = (request.getfixturevalue("compose_images") if s.backend == "compose" and s.images == "local"
+                     else lambda versions: None)
+
+    def get(name: str, version: str):
+        """version: a released LiteLLM, or "venv:X.Y.Z" for --chaos-litellm-venv."""
+        if (name, version) not in cache:
+            scenario = scenarios.get(name)
+            ensure_images([version])
+            fields = s.stack_fields(version.removeprefix("venv:")) | scenario.stack
+            config = StackConfig.from_fields(fields, f"scenario {name}")
+            run = Run(scenario, config, TrafficConfig(rate_per_worker=s.rate), Path(s.results), backend=s.backend,
+                      keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool)
+            run.execute()
+            if run.kept_stack:  # shown at once, not only in a failure report
+                print("\n" + run.stack.inspection_hint(), file=sys.stderr, flush=True)
+            cache[(name, version)] = run
+        run = cache[(name, version)]
+        if run.verdict.status == "aborted":
+            raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {run.verdict.reason}\n{run.verdict_block}")
+        return run
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory):
+    """A Docker engine for the compose backend: the running one, or a private dockerd started
+    for the session (and stopped after it). Skips only where no engine can be started at all."""
+    from .docker_env import DockerUnavailable, PrivateDockerd
+
+    try:
+        with PrivateDockerd(tmp_path_factory.mktemp("dockerd") / "dockerd.log") as engine:
+            yield engine
+    except DockerUnavailable as exc:
+        pytest.skip(f"no Docker engine can be started here: {exc}")
+
+
+@pytest.fixture(scope="session")
+def compose_images(docker_engine):
+    """Builds the local images (`chaos images build`) of the LiteLLM versions asked for, once per
+    session; images stay for later sessions."""
+    from .images import build_all, options_from_environment
+
+    built: set[str] = set()
+
+    def ensure(versions) -> None:
+        todo = [v for v in versions if v not in built]
+        if todo:
+            build_all(options_from_environment(todo), log=lambda msg: print(f"images: {msg}", file=sys.stderr))
+            built.update(todo)
+
+    return ensure

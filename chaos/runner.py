@@ -219,6 +219,7 @@ class Run:
                              "bound_s": bounds.recovery_s,
                              "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,
                              "final_round_ok": sum(op.cls == OK for op in final),
+                             "direct_chat_rate_per_worker": round(engine.direct_rate, 2),
                              # seconds in which a worker was not probed (harness starved of CPU)
                              "probe_stall_s": round(sum(until - since for _, since, until in engine.stalls), 2)}
         return verdict

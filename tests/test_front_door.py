@@ -22,16 +22,17 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def stack():
-    # a 1 s probe period keeps the test short; the defaults are Kubernetes' (10 s, 3, 1, 1 s)
+    # a 1 s probe period keeps the test short, a 3 s probe timeout keeps a busy 2-core machine from
+    # failing probes; the defaults are Kubernetes' (10 s, 3, 1, 1 s)
     s = LocalStack(StackConfig(replicas=2, litellm_version=DEFAULT_LITELLM_VERSION, models=("m1", "m2"),
-                               front_door=FrontDoorConfig(period_s=1.0)))
+                               front_door=FrontDoorConfig(period_s=1.0, timeout_s=3.0)))
     with s:
         yield s
     assert leftovers(s.run_id, list(s.ports.values())) == []
 
 
 def _engine(stack, history, **traffic):
-    config = TrafficConfig(rate_per_worker=10, front_door_rate=20, **traffic)
+    config = TrafficConfig(rate_per_worker=30, front_door_rate=20, **traffic)
     return TrafficEngine({w.name: w.url for w in stack.workers()}, list(stack.config.models), stack.master_key, history,
                          config, front_door_url=stack.front_door.url)
 

@@ -87,7 +87,8 @@ def test_worker_crash_is_restarted_by_policy(stack):
     stack.wait_ready(before.name, 90)
     after = stack.workers()[0]
     assert after.pid != before.pid and after.spawns == before.spawns + 1
-    kinds = [e["kind"] for e in stack.events.events(worker=before.name) if e["t"] >= stack.events.events("worker_exited", worker=before.name)[-1]["t"]]
+    kinds = [e["kind"] for e in stack.events.events(worker=before.name)
+             if e["t"] >= stack.events.events("worker_exited", worker=before.name)[-1]["t"] and e["kind"].startswith("worker_")]
     assert kinds[:3] == ["worker_exited", "worker_backoff", "worker_restarted"]
     with _client(stack.master_key) as client:
         assert chat(client, after.url, "gpt-4o-mini").status_code == 200

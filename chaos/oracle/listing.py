@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ..history import Op
 from .classify import INVALID_MODEL, OK
-from .context import NOT_CHECKED, CheckContext, InvariantResult, ReadinessIndex, marker, overlaps, result
+from .context import NOT_CHECKED, CheckContext, InvariantResult, ReadinessIndex, overlaps, result
 from .ledger import CHANGES, ModelLedger
 
 LISTINGS = ("models", "model_info_list")  # /v1/models, /model/info
@@ -59,7 +59,7 @@ def check_create_propagates(ops: list[Op], ctx: CheckContext) -> InvariantResult
     if not ledger.creates:
         return InvariantResult(name, desc, NOT_CHECKED, note="no model created in this run")
     polls = _by_worker_and_kind(_listings(ops))
-    bad, late = [], 0
+    bad, late, unseen = [], 0, 0
     for new in ledger.creates:
         deadline = new.t + ctx.propagation_bound_s
         if ctx.end_t < deadline:
@@ -70,14 +70,15 @@ def check_create_propagates(ops: list[Op], ctx: CheckContext) -> InvariantResult
         for worker in ctx.workers:
             for kind in LISTINGS:
                 seen = [p for p in polls.get((worker, kind), []) if p.t0 >= new.t]
-                if not seen and not polls.get((worker, kind)):
-                    continue  # this kind of listing was not probed
+                if not any(p.t <= deadline for p in seen):
+                    unseen += bool(polls.get((worker, kind)))  # no listing answered within the bound: cannot tell
+                    continue
                 first = next((p for p in seen if new.model in p.value), None)
                 if first is None or first.t > deadline:
                     until = first.t if first else ctx.end_t
-                    misses = [_unlisted(p, new.model) for p in seen if p.t <= until and new.model not in p.value]
-                    bad.extend(misses or [marker(kind, worker, new.t, new.model, "never_listed")])
-    note = f"{late} create(s) too close to the end to judge" if late else ""
+                    bad.extend(_unlisted(p, new.model) for p in seen if p.t <= until and new.model not in p.value)
+    note = "; ".join(n for n in (f"{late} create(s) too close to the end to judge" if late else "",
+                                 f"{unseen} (worker, listing) pair(s) answered no listing within the bound" if unseen else "") if n)
     return result(name, desc, bad, ctx, note=note)
 
 

@@ -5,8 +5,8 @@ clients' entry point down with it) in HTTP mode on 127.0.0.1, round robin over t
 pass their readiness probe, with Kubernetes' probe defaults: GET /health/readiness every 10 s,
 timeout 1 s, 3 failures to take a worker out, 1 success to put it back (all settable). As
 Kubernetes drops a pod whose container stopped or died from its endpoints at once, the harness
-marks a worker down the moment it stops, is killed or exits; it comes back after its next
-successful probe. HAProxy says which worker answered in a response header."""
+takes a worker out the moment it stops, is killed or exits, and lets its next container in from
+its first successful probe on. HAProxy says which worker answered in a response header."""
 
 from __future__ import annotations
 
@@ -74,9 +74,20 @@ class FrontDoor(HAProxyRuntime):
         self.url = url
         self.process = process
 
-    def mark_down(self, worker: str) -> None:
-        """Take a worker out now (its container stopped); its next successful probe puts it back."""
-        self.runtime(f"set server {FRONT_DOOR_BACKEND}/{worker} health down")
+    def take_out(self, worker: str) -> None:
+        """No traffic to this worker from now on, whatever its probe says (its container is
+        terminating or dead, as Kubernetes drops such a pod from the Service's endpoints)."""
+        self.runtime(f"set server {FRONT_DOOR_BACKEND}/{worker} state maint")
+
+    def admit_after_probe(self, worker: str) -> None:
+        """A new container: routed to from its first successful readiness probe on (not before)."""
+        server = f"{FRONT_DOOR_BACKEND}/{worker}"
+        self.runtime(f"set server {server} state ready; set server {server} health down")
+
+    def admit_now(self, worker: str) -> None:
+        """Routed to at once (the harness itself checked that it is ready and serves)."""
+        server = f"{FRONT_DOOR_BACKEND}/{worker}"
+        self.runtime(f"set server {server} state ready; set server {server} health up")
 
     def states(self) -> dict[str, str]:
         return self.server_states(FRONT_DOOR_BACKEND)

@@ -193,7 +193,7 @@ class SupervisedStack(Stack):
             for name in self._worker_names():
                 self._workers[name] = self._new_worker(name, settings)
         self._supervisor = Supervisor(self._workers, self._lock, self.events, self.config.restart_policy, self.save_state,
-                                      on_exit=self._take_out)
+                                      on_exit=self._take_out, on_spawn=self._admit)
         self._supervisor.start()
         for name in self._worker_names():
             self.start_worker(name)
@@ -231,18 +231,26 @@ class SupervisedStack(Stack):
                 return
             worker.spawn()
             self.events.record("worker_spawned", worker=name, pid=worker.process.pid, spawn=worker.spawns)
+        self._admit(name)
         self.save_state()
 
     def _take_out(self, name: str) -> None:
         """The front door stops routing to a worker whose process stops (Kubernetes drops a
-        terminating or crashed pod from its endpoints); its next successful probe puts it back."""
+        terminating or crashed pod from its endpoints)."""
+        self._front_door_says("took_out", name, lambda: self.front_door.take_out(name))
+
+    def _admit(self, name: str) -> None:
+        """A new process of the worker: the front door routes to it from its first successful probe."""
+        self._front_door_says("admits_after_probe", name, lambda: self.front_door.admit_after_probe(name))
+
+    def _front_door_says(self, what: str, name: str, call) -> None:
         if self.front_door is None:
             return
         try:
-            self.front_door.mark_down(name)
-            self.events.record("front_door_took_out", worker=name)
+            call()
+            self.events.record(f"front_door_{what}", worker=name)
         except OSError as exc:
-            self.events.record("front_door_take_out_failed", worker=name, error=str(exc))
+            self.events.record("front_door_runtime_failed", worker=name, action=what, error=str(exc))
 
     def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
@@ -387,8 +395,9 @@ class SupervisedStack(Stack):
         if state.exists():
             (target / "logs" / state.name).write_text(self.redact(state.read_text()))
         events = target / "events.jsonl"
-        if events.exists():
-            events.write_text(self.redact(events.read_text()))
+        if not events.exists():  # the stack failed before the run began: its own start is the story
+            self.events.copy_to(events)
+        events.write_text(self.redact(events.read_text()))
         (target / "stack.json").write_text(self.redact(json.dumps(self.describe(), indent=2)))
 
     def reset(self, touched: set[str]) -> dict:
@@ -431,7 +440,7 @@ class SupervisedStack(Stack):
                 seed.verify_everywhere(client, {n: self._workers[n].url for n in restart}, list(self.config.models), 30)
         if self.front_door is not None:
             for name in restart:  # ready and serving: checked above; the next probe would agree
-                self.front_door.runtime(f"set server litellm/{name} health up")
+                self.front_door.admit_now(name)
             self.front_door.wait_all_up(self._worker_names(), self.config.front_door.period_s + 10)
         report = {"seconds": round(time.monotonic() - t0, 2), "did": done or ["nothing to undo"], "restarted": restart}
         self.events.record("reset_done", **report)

@@ -34,6 +34,7 @@ class Supervisor(threading.Thread):
         policy: RestartPolicy,
         on_change: Callable[[], None],
         on_exit: Callable[[str], None] = lambda name: None,
+        on_spawn: Callable[[str], None] = lambda name: None,
     ):
         super().__init__(name="chaos-supervisor", daemon=True)
         self.workers = workers
@@ -42,6 +43,7 @@ class Supervisor(threading.Thread):
         self.policy = policy
         self.on_change = on_change
         self.on_exit = on_exit
+        self.on_spawn = on_spawn
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -66,6 +68,7 @@ class Supervisor(threading.Thread):
                 self.events.record("worker_restarted", worker=worker.name, pid=worker.process.pid, spawn=worker.spawns,
                                    consecutive_crashes=worker.consecutive_crashes, by="restart_policy")
                 self.events.record("worker_spawned", worker=worker.name, pid=worker.process.pid, spawn=worker.spawns)
+                self.on_spawn(worker.name)
                 self.on_change()
                 return
             if state != WorkerState.STARTING:

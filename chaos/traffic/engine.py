@@ -1,8 +1,10 @@
 """An async httpx probe engine in its own thread (so scenario code stays synchronous).
 
-- chat probes: every worker gets `rate_per_worker` chat completions per second, round robin over
-  the models it knows, each hitting the worker directly; requests are not serialised (a hung
-  worker does not slow the others) but in-flight requests per worker are capped;
+- chat probes: `rate_per_worker` chat completions per second per worker in all, round robin over
+  the models it knows: the front door's share (front_door_rate spread over the workers) comes
+  out of it, the rest hits each worker directly (a 2-core machine runs the whole fleet: more
+  load would make the gateway slow for reasons of the harness's making); requests are not
+  serialised (a hung worker does not slow the others) but in-flight requests per worker are capped;
 - listing probes: every worker's /v1/models (`listing_rate_per_worker`) and /model/info
   (`model_info_rate_per_worker`), because LiteLLM 1.106+ answers a chat for a model its router
   lacks by reading the DB (read-through), so model-state bugs only show in what a worker lists;
@@ -39,7 +41,7 @@ SERVED_BY_HEADER = "x-chaos-served-by"  # the front door names the worker that a
 class TrafficConfig:
     # chat requests per second per worker: 40 over 3 models probes each pair every 75 ms, so a
     # 100 ms "Invalid model name" window is caught (benchmarks/probe_engine.py)
-    rate_per_worker: float = 40.0
+    rate_per_worker: float = 40.0  # the chat budget per worker, the front door's share included
     # /v1/models and /model/info polls per second per worker (0: off); see benchmarks/listing_probes.py
     listing_rate_per_worker: float = 10.0
     model_info_rate_per_worker: float = 2.0
@@ -87,6 +89,9 @@ class TrafficEngine:
         self.master_key = master_key
         self.history = history
         self.config = config.validate()
+        if front_door_url and workers and self.direct_rate < config.rate_per_worker / 2:
+            raise UsageError(f"the front door's {config.front_door_rate:g} chats/s over {len(workers)} worker(s) would take more "
+                             f"than half the chat budget of {config.rate_per_worker:g}/s per worker; lower it or raise --rate")
         self.readiness: dict[str, tuple[float, int | None]] = {}  # worker -> (t, status) of the last poll
         self.sent = 0
         self.skipped = 0  # probes not sent because a worker had too many in flight
@@ -124,6 +129,12 @@ class TrafficEngine:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    @property
+    def direct_rate(self) -> float:
+        """Chat probes per second straight at each worker: the budget minus the front door's share."""
+        share = self.config.front_door_rate / len(self.workers) if self.front_door_url and self.workers else 0.0
+        return self.config.rate_per_worker - share
+
     def add_model(self, name: str) -> None:
         """Probe this model everywhere from now on (a model created during the run)."""
         if name not in self.models:
@@ -151,7 +162,7 @@ class TrafficEngine:
             self._ready.set()
             tasks = [asyncio.create_task(self._readiness_loop(w)) for w in self.workers]
             for w in self.workers:
-                tasks.append(asyncio.create_task(self._paced(w, c.rate_per_worker, self._next_chat(w), record_stalls=True)))
+                tasks.append(asyncio.create_task(self._paced(w, self.direct_rate, self._next_chat(w), record_stalls=True)))
                 if c.listing_rate_per_worker:
                     tasks.append(asyncio.create_task(self._paced(w, c.listing_rate_per_worker, lambda w=w: self.list_models(w))))
                 if c.model_info_rate_per_worker:

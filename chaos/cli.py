@@ -31,36 +31,31 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def _model_list(text: str) -> tuple[str, ...]:
-    return tuple(m.strip() for m in text.split(","))
-
-
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replicas", type=_positive_int, default=3, help="LiteLLM replicas (default 3)")
     p.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION, metavar="VERSION", help=f"LiteLLM version (default {DEFAULT_LITELLM_VERSION})")
     p.add_argument("--litellm-venv", type=Path, metavar="PATH", help="run the LiteLLM installed in this virtualenv instead")
-    p.add_argument("--models", type=_model_list, default=DEFAULT_MODELS, metavar="A,B,C",
-                   help=f"seed models (default {','.join(DEFAULT_MODELS)})")
     p.add_argument("--base-port", type=_positive_int, metavar="N", help="consecutive ports from N instead of free ones")
     p.add_argument("--allow-requests-on-db-unavailable", action="store_true", help="LiteLLM general setting (the incident's)")
     p.add_argument("--no-restart", action="store_true", help="do not restart workers that exit on their own")
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local processes (default) or Docker Compose")
     p.add_argument("--images", choices=("official", "local"), default="official",
                    help="compose backend: the official images (default) or the ones `chaos images build` made")
-    options.add_cli(p, only=("seed_via",))
+    options.add_cli(p, only=("seed_via", "models", "models_file", "litellm_config", "db_models_from"))
 
 
 def _config(args) -> StackConfig:
+    fields = options.model_fields(options.from_cli(args)) or {"models": DEFAULT_MODELS}
     return StackConfig(
         replicas=args.replicas,
         litellm_version=args.litellm,
         litellm_venv=args.litellm_venv,
-        models=args.models,
         base_port=args.base_port,
         allow_requests_on_db_unavailable=args.allow_requests_on_db_unavailable,
         restart_policy=RestartPolicy(enabled=not args.no_restart),
         images=args.images,
         seed_via=args.seed_via,
+        **fields,
     )
 
 
@@ -115,8 +110,11 @@ def _detach(args, config: StackConfig) -> int:
     while True:
         entry = next((e for e in registry.all_entries() if e.get("harness_pid") == child.pid), None)
         if entry and entry.get("status") == "ready":
+            # into the run's directory: `chaos down` removes it with the run (the harness keeps writing to it)
+            moved = Path(entry["run_dir"]) / "harness.log"
+            log_path.rename(moved)
             print(_status_line(entry))
-            print(f"harness pid {child.pid}, output in {log_path}")
+            print(f"harness pid {child.pid}, output in {moved}")
             return 0
         if child.poll() is not None:
             lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
@@ -208,22 +206,21 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
     from . import options
     from .runner import Run
     from .stack.pool import StackPool
-    from .traffic import TrafficConfig
 
     settings = options.from_cli(args)
     runs = []
     for scenario in scenarios_:
-        fields = settings.stack_fields() | scenario.stack
+        fields = settings.stack_fields(scenario_general=scenario.general_settings()) | scenario.stack
         if settings.replicas is not None:
             fields["replicas"] = settings.replicas
-        runs.append((scenario, StackConfig.from_fields(fields, f"scenario {scenario.name}")))
-    traffic = TrafficConfig(rate_per_worker=settings.rate)
+        config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
+        runs.append((scenario, config, settings.traffic(len(config.models), config.replicas)))
     codes = []
     with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
                    log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:
         planned = [Run(s, c, traffic, settings.results, backend=settings.backend, pool=pool,
                        full_window=settings.full_window, progress=Progress.for_terminal(s.name))
-                   for _ in range(repeat) for s, c in runs]  # every bad input is found before the first starts
+                   for _ in range(repeat) for s, c, traffic in runs]  # every bad input is found before the first starts
         for run in planned:
             verdict = run.execute()
             print(run.verdict_block, flush=True)
@@ -244,6 +241,121 @@ def cmd_run(args) -> int:
     return _run_scenarios(picked, args, repeat=getattr(args, "repeat", 1))
 
 
+def _budget(text: str) -> float:
+    """30m, 1h, 90s or 45 (seconds) -> seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text or "")
+    if not m or float(m[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time budget; expected e.g. 30m, 1h, 90s")
+    return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _runner(settings, pool, results: Path):
+    """make_run(scenario) -> a finished Run on the warm stack (explore, shrink)."""
+    from .runner import Run
+
+    def make_run(scenario):
+        fields = settings.stack_fields(scenario_general=scenario.general_settings()) | scenario.stack
+        config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
+        run = Run(scenario, config, settings.traffic(len(config.models), config.replicas), results, backend=settings.backend,
+                  pool=pool, full_window=settings.full_window)
+        run.execute()
+        return run
+
+    return make_run
+
+
+def _pool(settings):
+    from .stack.pool import StackPool
+
+    return StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
+                     log=lambda m: print(m, file=sys.stderr, flush=True))
+
+
+def cmd_explore(args) -> int:
+    from .explore import describe, explore
+    from .generate import Shape
+
+    if args.runs is not None and args.budget is not None:
+        raise UsageError("chaos explore: give --runs or --budget, not both")
+    settings = options.from_cli(args)
+    out = settings.results / "explore" / time.strftime("%Y%m%d-%H%M%S")
+    with _pool(settings) as pool:
+        groups, results = explore(args.seed, Shape(settings.replicas or 2), _runner(settings, pool, settings.results / "explore-runs"),
+                                  runs=args.runs if args.runs is not None or args.budget is not None else 10,
+                                  budget_s=args.budget, out=out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"{len(groups)} distinct failure(s) in {len(results)} run(s)")
+    for n, g in enumerate(groups, 1):
+        print(f"  {n}. {describe(g.signature)}: {len(g.runs)} run(s); smallest: seed {g.smallest['seed']}: {g.smallest['replay']}")
+    print(f"summary: {out / 'summary.html'}")
+    return 1 if groups else 0
+
+
+def cmd_shrink(args) -> int:
+    from .report.evidence import load_evidence
+    from .shrink import shrink, table
+
+    ev = load_evidence(args.dir)
+    if args.litellm is None and args.litellm_venv is None:
+        args.litellm = ev.what_ran.get("litellm_version") or DEFAULT_LITELLM_VERSION
+    settings = options.from_cli(args)
+    out = settings.results / "shrink" / time.strftime("%Y%m%d-%H%M%S")
+    with _pool(settings) as pool:
+        result = shrink(args.dir, args.tries, _runner(settings, pool, settings.results / "shrink-runs"), out=out,
+                        log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(table(result))
+    print(f"original fails the same way {result['original_share']:.0%} of {args.tries} tries; "
+          f"{len(result['runs'])} runs in {result['wall_s']:.0f} s")
+    print(f"shrunk schedule: {result['schedule']}")
+    return 0
+
+
+def cmd_bisect(args) -> int:
+    from . import scenarios
+    from .bisect import Tried, bisect, candidates, check_invariant, judge
+    from .stack.pool import StackPool
+
+    scenario = scenarios.get(args.scenario)
+    check_invariant(args.invariant)
+    versions, skipped = candidates(args.good, args.bad, args.include_prereleases)
+    for v, why in skipped:
+        print(f"skipped {v}: {why}", file=sys.stderr)
+    settings = options.from_cli(args)
+
+    def outcome_of(version: str) -> Tried:
+        statuses, folders = [], []
+        args.litellm = version
+        with StackPool(settings.backend, log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:  # one version, one stack
+            make_run = _runner(options.from_cli(args), pool, settings.results / "bisect-runs")
+            for _ in range(args.tries):
+                run = make_run(scenario)
+                result = run.verdict.invariant(args.invariant).status if args.invariant else run.verdict.status
+                statuses.append(result)
+                folders.append(str(run.evidence))
+        t = Tried(version, judge(statuses), statuses, folders)
+        print(f"bisect: {version}: {t.outcome} {statuses}", file=sys.stderr, flush=True)
+        return t
+
+    t0 = time.monotonic()
+    first_bad, tried, conclusion = bisect(versions, outcome_of)
+    what = f"{scenario.name}'s {args.invariant}" if args.invariant else f"{scenario.name}'s verdict"
+    print(f"{what} between {args.good} (good) and {args.bad} (bad): {len(versions)} installable release(s), "
+          f"{len(tried)} tried, {sum(len(t.statuses) for t in tried)} runs, {time.monotonic() - t0:.0f} s")
+    print("| version | outcome | runs | evidence |\n|---|---|---|---|")
+    for t in tried:
+        print(f"| {t.version} | {t.outcome} | {', '.join(t.statuses)} | {' '.join(t.evidence)} |")
+    print(conclusion)
+    return 0 if first_bad else 1
+
+
 def cmd_replay(args) -> int:
     from .scenario import Scenario
     from .scenarios import INCIDENT_STACK
@@ -260,12 +372,20 @@ def cmd_report(args) -> int:
     from .report.html import render_compare, render_report
     from .report.summary import verdict_block
 
+    if args.issue:
+        from .report.issue import write_issue
+
+        if args.compare:
+            raise UsageError("chaos report: --issue reports one run; leave out --compare")
+        out = write_issue(args.dir, args.out)
+        print(f"issue report: {out} (timeline: {out.with_name(out.stem + '-timeline.png')})")
+        return 0
     if args.compare:
         out = render_compare(args.dir, args.compare, args.out)
         print(f"comparison: {out}")
         return 0
     if args.out:
-        raise UsageError("chaos report: --out goes with --compare (a run's report is written into its folder)")
+        raise UsageError("chaos report: --out goes with --compare or --issue (a run's report is written into its folder)")
     render_report(args.dir)
     print(verdict_block(load_evidence(args.dir)))  # re-read: now it names the report
     return 0
@@ -300,6 +420,25 @@ def _base_env(args):
     if not supports(env.version):
         raise UsageError(f"{env.root}: LiteLLM {env.version} is older than the {'.'.join(map(str, MIN_VERSION))} the mutants patch")
     return env
+
+
+def _list_releases(args) -> int:
+    from .releases import table, version_key
+    from .versions import check_litellm_version
+
+    if args.since:
+        check_litellm_version(args.since)
+    rows = table(args.since, args.include_prereleases)
+    if not rows:
+        raise UsageError(f"no LiteLLM release on the index from {args.since} on")
+    width = max(len(r.version) for r, _, _ in rows)
+    for release, status, why in rows:
+        tags = " (tested)" if release.version in TESTED_LITELLM_VERSIONS else ""
+        tags += " (default)" if release.version == DEFAULT_LITELLM_VERSION else ""
+        print(f"{release.version:{width}s}  {release.released:%Y-%m-%d}  {status:15s}{tags}{'  ' + why if why else ''}")
+    newest = max((r for r, s, _ in rows if s == "installable"), key=lambda r: version_key(r.version), default=None)
+    print(f"newest that installs here: {newest.version if newest else 'none in this range'}")
+    return 0
 
 
 def cmd_selftest(args) -> int:
@@ -340,6 +479,10 @@ def cmd_mutant_build(args) -> int:
 def cmd_env(args) -> int:
     from .litellm_env import ensure_env
 
+    if args.list:
+        return _list_releases(args)
+    if args.since or args.include_prereleases:
+        raise UsageError("chaos env: --since and --include-prereleases go with --list")
     for version in args.litellm or TESTED_LITELLM_VERSIONS:
         env = ensure_env(version)
         if not args.quiet:
@@ -385,6 +528,29 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_cli(p)
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("explore", help="run generated schedules on a warm stack and group the failures they find")
+    p.add_argument("--seed", type=_seed, default=0, help="the first seed (then seed+1, ...); default 0")
+    p.add_argument("--runs", type=_positive_int, help="this many schedules (default 10)")
+    p.add_argument("--budget", type=_budget, help="as many as fit in this time (30m, 1h)")
+    options.add_cli(p)
+    p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser("shrink", help="find a smaller schedule that fails the same way as a failing run")
+    p.add_argument("dir", type=Path, metavar="DIR", help="a failing run's evidence folder")
+    p.add_argument("--tries", type=_positive_int, default=3, help="runs per candidate (default 3)")
+    options.add_cli(p)
+    p.set_defaults(func=cmd_shrink)
+
+    p = sub.add_parser("bisect", help="the first LiteLLM release where a scenario's verdict (or an invariant) changes")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--good", required=True, metavar="VERSION", help="a release where it passes")
+    p.add_argument("--bad", required=True, metavar="VERSION", help="a release where it fails")
+    p.add_argument("--invariant", metavar="NAME", help="judge this invariant instead of the verdict")
+    p.add_argument("--include-prereleases", action="store_true")
+    p.add_argument("--tries", type=_positive_int, default=1, help="runs per version (default 1; more tell flaky versions)")
+    options.add_cli(p)
+    p.set_defaults(func=cmd_bisect)
+
     p = sub.add_parser("replay", help="run the schedule.json of an earlier run again")
     p.add_argument("file", type=Path)
     options.add_cli(p)
@@ -393,7 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="(re-)render timeline.png and report.html of an evidence folder")
     p.add_argument("dir", type=Path, metavar="DIR", help="an evidence folder, e.g. chaos-results/S1/latest")
     p.add_argument("--compare", type=Path, metavar="DIR_B", help="put this second run beside DIR (e.g. another LiteLLM version)")
-    p.add_argument("--out", type=Path, metavar="FILE", help="with --compare: where to write the page (default: in DIR)")
+    p.add_argument("--issue", action="store_true", help="a Markdown bug report of a failing run, ready to paste into "
+                                                        "LiteLLM's issue template (the timeline PNG beside it)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="with --compare or --issue: where to write it (default: in DIR)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("images", help="the compose backend's images: `chaos images build` makes them without a registry")
@@ -434,6 +602,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")
     p.add_argument("--litellm", action="append", metavar="VERSION")
     p.add_argument("--quiet", action="store_true", help="print only what is being built")
+    p.add_argument("--list", action="store_true", help="list the releases on the package index: installable, denylisted, "
+                                                       "or not installable here (and why)")
+    p.add_argument("--since", metavar="VERSION", help="with --list: from this release on")
+    p.add_argument("--include-prereleases", action="store_true", help="with --list: pre-releases too")
     p.set_defaults(func=cmd_env)
     return parser
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .faults import Fault, FaultError, make_fault
 from .oracle.classify import OK
-from .schedule import EVENT_KIND, Schedule, Step
+from .schedule import EVENT_KIND, PREVIOUS_STEP, Schedule, Step
 from .traffic.engine import FRONT_DOOR, TrafficEngine
 
 # a front-door read-back is repeated this often until the propagation bound (read_until_bound)
@@ -95,7 +95,8 @@ class StepInterpreter:
             seen = self.events.first(kind, after=last_fired, **step.match)
             options = [] if seen is None else [(seen["t"] + step.delay_s, "event", seen)]
             if step.fallback is not None:
-                anchor = self.events.first(step.fallback.event, after=last_fired, **step.fallback.match)
+                anchor = ({"t": last_fired, "kind": PREVIOUS_STEP} if step.fallback.event == PREVIOUS_STEP
+                          else self.events.first(step.fallback.event, after=last_fired, **step.fallback.match))
                 if anchor is not None:
                     options.append((anchor["t"] + step.fallback.after_s, "fallback", anchor))
                 options.append((deadline, "deadline", None))
@@ -143,6 +144,11 @@ class StepInterpreter:
         self.events.record("fault_healed", step=step_id, fault=fault.describe())
 
     # ------------------------------------------------------------------ management workload
+    def _names(self, models: list[str]) -> list[str]:
+        """Model names, with "seed:N" for the stack's N-th model (a scenario that works on any model list)."""
+        seeded = list(self.stack.config.models)
+        return [seeded[int(m.split(":", 1)[1]) % len(seeded)] if m.startswith("seed:") else m for m in models]
+
     def _target(self, spec: dict) -> str:
         self.touched |= set(self.stack.worker_names())  # every router learns (or should learn) the change
         return FRONT_DOOR if spec.get("via") == "front_door" else spec.get("worker", "worker-1")
@@ -185,8 +191,8 @@ class StepInterpreter:
     def _change(self, step: Step, spec: dict, action: str) -> None:
         """Delete or update named models through the API: look each one's id up on the target
         (as a client would), then change it there."""
-        target, engine = self._target(spec), self.engine
-        self.log(f"[{self.name}] step {step.id}: {action} {', '.join(spec['models'])} on {target}")
+        target, engine, names = self._target(spec), self.engine, self._names(spec["models"])
+        self.log(f"[{self.name}] step {step.id}: {action} {', '.join(names)} on {target}")
 
         async def one(name):
             model_id = await engine.model_id(target, name)
@@ -194,14 +200,14 @@ class StepInterpreter:
                 return None
             if action == "delete":
                 return await engine.model_delete(target, name, model_id)
-            return await engine.model_update(target, name, model_id, self.stack.upstream_url, spec["route"])
+            return await engine.model_update(target, name, model_id, self.stack.upstream_url, spec["route"],
+                                             spec=self.stack.config.spec_of(name))
 
         async def all_of():
-            return await asyncio.gather(*(one(n) for n in spec["models"]))
+            return await asyncio.gather(*(one(n) for n in names))
 
         ops = engine.call(all_of(), timeout=120)
         done = sum(o is not None and o.cls == OK for o in ops)
-        self.events.record("management_returned", step=step.id, action=action, worker=target, changed=done,
-                           asked=len(spec["models"]))
-        if done < len(spec["models"]):
-            self.log(f"[{self.name}] step {step.id}: only {done} of {len(spec['models'])} {action}(s) returned 200")
+        self.events.record("management_returned", step=step.id, action=action, worker=target, changed=done, asked=len(names))
+        if done < len(names):
+            self.log(f"[{self.name}] step {step.id}: only {done} of {len(names)} {action}(s) returned 200")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from .errors import EnvironmentBuildError, UsageError
+from .errors import EnvironmentBuildError, PrerequisiteMissing, UsageError
 from .paths import cache_dir
 from .versions import PRISMA_CLIENT_VERSION, check_litellm_version
 
@@ -98,6 +98,7 @@ def ensure_env(version: str, *, log=print) -> LiteLLMEnv:
     if stamp.exists():
         return _env_from_stamp(json.loads(stamp.read_text()))
     released = release_time(version)  # also: is there such a release at all?
+    check_installable(version, released)
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two harnesses building the same version wait for each other
@@ -115,6 +116,20 @@ def ensure_env(version: str, *, log=print) -> LiteLLMEnv:
             raise EnvironmentBuildError(f"asked for LiteLLM {version} but {env.version} was installed in {root}")
         stamp.write_text(json.dumps(env.describe() | {"released": released.isoformat()}, indent=2))
         return env
+
+
+def check_installable(version: str, released: dt.datetime) -> None:
+    """A release whose dependencies this machine's package index does not serve: one line naming
+    the missing package and the nearest releases that do install (before anything is built)."""
+    from .releases import Release, nearest_installable, why_not_installable
+
+    why = why_not_installable(Release(version, released, prerelease=False))
+    if why is None:
+        return
+    older, newer = nearest_installable(version)
+    near = "; ".join(f"{label} release {v} installs" for label, v in (("an older", older), ("a newer", newer)) if v)
+    raise PrerequisiteMissing(f"LiteLLM {version} cannot be installed here: {why}; "
+                              f"{near or 'no release near it installs either'} (see `chaos env --list --since {version}`)")
 
 
 def env_from_venv(path: str | os.PathLike) -> LiteLLMEnv:

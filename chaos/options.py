@@ -4,10 +4,13 @@ plugin (`pytest -m chaos --chaos-rate 40`). RunSettings is what both produce."""
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .errors import UsageError
 from .stack import BACKENDS
+from .traffic import TrafficConfig
 from .versions import DEFAULT_LITELLM_VERSION
 
 
@@ -34,7 +37,16 @@ OPTIONS = (
     Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build; pytest: judged by the "
            "contracts, no known failure expected)", type=Path, metavar="PATH"),
     Option("replicas", "LiteLLM replicas (default: the scenario's)", type=int, metavar="N", pytest=False),
-    Option("rate", "chat requests per second per worker (default 40)", default=40.0, type=float, metavar="R"),
+    Option("rate", "chat requests per second per worker, the front door's share included (default 40)", default=40.0,
+           type=float, metavar="R"),
+    Option("probe_per_pair_s", "probe every (worker, model) pair at least every S seconds: raises the rate as needed "
+           "(or says this machine cannot)", type=float, metavar="S"),
+    Option("models", "the models: N generated names over several providers (e.g. 140), or names A,B,C", metavar="N|A,B,C"),
+    Option("models_file", "the models: one name a line (a provider/ prefix picks the provider)", type=Path, metavar="FILE"),
+    Option("litellm_config", "your own LiteLLM proxy config.yaml: kept, but for what the stack owns (each override said)",
+           type=Path, metavar="FILE"),
+    Option("db_models_from", "with --litellm-config: seed this file's model_list into the DB (its models are DB models)",
+           type=Path, metavar="FILE"),
     Option("results", "evidence folders go here (default chaos-results)", default=Path("chaos-results"), type=Path, metavar="DIR"),
     Option("backend", "local processes (default) or Docker Compose", default="local", choices=BACKENDS),
     Option("images", "compose backend: the official images (default) or the ones `chaos images build` made",
@@ -57,6 +69,11 @@ class RunSettings:
     litellm_venv: Path | None = None
     replicas: int | None = None
     rate: float = 40.0
+    probe_per_pair_s: float | None = None
+    models: str | None = None
+    models_file: Path | None = None
+    litellm_config: Path | None = None
+    db_models_from: Path | None = None
     results: Path = Path("chaos-results")
     backend: str = "local"
     images: str = "official"
@@ -66,13 +83,69 @@ class RunSettings:
     reuse_only: bool = False
     keep_stack: bool = False
 
-    def stack_fields(self, version: str | None = None) -> dict:
+    def stack_fields(self, version: str | None = None, scenario_general: dict | None = None) -> dict:
         """StackConfig fields these settings fix (the scenario adds its own)."""
         d = {"litellm_version": version or self.litellm or DEFAULT_LITELLM_VERSION, "images": self.images,
              "seed_via": self.seed_via}
         if self.litellm_venv:
             d["litellm_venv"] = Path(self.litellm_venv)
-        return d
+        return d | model_fields(self, scenario_general)
+
+    def traffic(self, models: int, workers: int) -> TrafficConfig:
+        """The traffic: --rate, raised to what --probe-per-pair-s asks (within this machine's means)."""
+        rate = self.rate
+        if self.probe_per_pair_s is not None:
+            if self.probe_per_pair_s <= 0:
+                raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g} must be a positive number of seconds")
+            rate = max(rate, direct_rate_needed(models, self.probe_per_pair_s) + FRONT_DOOR_RATE / workers)
+            total, capacity = rate * workers, chat_capacity()
+            if total > capacity:
+                raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g}: {models} models on {workers} workers need "
+                                 f"{total:.0f} chats/s; this machine sustains about {capacity:.0f} ({os.cpu_count()} cores, "
+                                 f"~{CHAT_CPU_MS:g} ms of LiteLLM CPU per chat, half the CPU left for the rest); ask for "
+                                 f"--probe-per-pair-s {models * workers / (capacity - FRONT_DOOR_RATE):.1f} or more")
+        return TrafficConfig(rate_per_worker=rate)
+
+
+# LiteLLM spends about this much CPU per chat completion on this project's machine (measured)
+CHAT_CPU_MS = 12.0
+FRONT_DOOR_RATE = TrafficConfig().front_door_rate
+
+
+def chat_capacity() -> float:
+    """Chats per second the machine can give a fleet while keeping half its CPU for the rest."""
+    return (os.cpu_count() or 1) * 1000 / CHAT_CPU_MS / 2
+
+
+def direct_rate_needed(models: int, per_pair_s: float) -> float:
+    return models / per_pair_s
+
+
+def model_fields(settings: "RunSettings", scenario_general: dict | None = None) -> dict:
+    """The models' StackConfig fields from --litellm-config / --db-models-from, --models, --models-file."""
+    from . import models as m
+    from . import user_config
+
+    chosen = [o for o in ("litellm_config", "models", "models_file") if getattr(settings, o)]
+    if len(chosen) > 1:
+        raise UsageError(f"--{chosen[0].replace('_', '-')} and --{chosen[1].replace('_', '-')} both name the models; pick one")
+    if settings.db_models_from and not settings.litellm_config:
+        raise UsageError("--db-models-from goes with --litellm-config")
+    if settings.litellm_config:
+        uc = user_config.load(settings.litellm_config, settings.db_models_from, scenario_general)
+        specs = (*uc.config_models, *uc.db_models)
+        return {"models": tuple(s.name for s in specs), "model_specs": specs,
+                "config_models": tuple(s.name for s in uc.config_models), "user_settings": uc.settings,
+                "litellm_config": Path(settings.litellm_config), "user_overrides": tuple(uc.overrides)}
+    if settings.models_file:
+        specs = m.from_names_file(settings.models_file)
+    elif settings.models:
+        text = str(settings.models)
+        specs = m.generated(int(text)) if text.strip().lstrip("-").isdigit() else m.default_specs(
+            tuple(n.strip() for n in text.split(",")))
+    else:
+        return {}
+    return {"models": tuple(s.name for s in specs), "model_specs": specs}
 
 
 def add_cli(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:

@@ -18,7 +18,10 @@ from .versions import TESTED_LITELLM_VERSIONS
 
 
 def pytest_addoption(parser):
-    options.add_pytest(parser.getgroup("chaos", "litellm-chaos"))
+    group = parser.getgroup("chaos", "litellm-chaos")
+    options.add_pytest(group)
+    group.addoption("--chaos-stack-scope", choices=("session", "module", "function"), default="session",
+                    help="how long the chaos_stack fixture's stack lives (default session; the warm stack is reset between users)")
 
 
 def pytest_configure(config):
@@ -109,6 +112,61 @@ def chaos_pool(request, chaos_settings):
         yield pool
 
 
+def _stack_scope(fixture_name, config) -> str:
+    return config.getoption("--chaos-stack-scope")
+
+
+@pytest.fixture(scope="session")
+def chaos_stack_config(chaos_settings):
+    """The StackConfig of chaos_stack and chaos_run (override it for a suite of your own): the
+    --chaos-* settings (version, models, your proxy config), 2 replicas."""
+    from .stack import StackConfig
+
+    return StackConfig.from_fields({"replicas": 2} | chaos_settings.stack_fields(_first_version(chaos_settings)), "chaos_stack_config")
+
+
+def _first_version(settings) -> str | None:
+    return settings.litellm[0] if isinstance(settings.litellm, list) and settings.litellm else settings.litellm
+
+
+@pytest.fixture(scope=_stack_scope)
+def chaos_stack(chaos_pool, chaos_stack_config):
+    """A started stack (the session's warm one when its settings match, reset first)."""
+    stack, _ = chaos_pool.acquire(chaos_stack_config)
+    yield stack
+    chaos_pool.release(touched=set(stack.worker_names()), healthy=stack.status == "ready")
+
+
+@pytest.fixture
+def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
+    """run(what, **stack_overrides) -> the finished Run (its .verdict, .evidence, .verdict_block):
+    `what` is a Scenario, a built-in scenario's name ("S1"), a Schedule, or a schedule file. The
+    stack is chaos_stack_config with the scenario's own settings and the overrides on top."""
+    from . import scenarios
+    from .runner import Run
+    from .scenario import Scenario
+    from .schedule import Schedule
+    from .stack import StackConfig
+
+    def run(what, **overrides):
+        if isinstance(what, str) and what.upper() in scenarios.SCENARIOS:
+            scenario = scenarios.get(what)
+        elif isinstance(what, (str, Path)):
+            scenario = Scenario.from_schedule(Schedule.load(what), f"schedule {what}", {})
+        elif isinstance(what, Schedule):
+            scenario = Scenario.from_schedule(what, what.name, {})
+        else:
+            scenario = what
+        fields = {f: getattr(chaos_stack_config, f) for f in chaos_stack_config.__dataclass_fields__}
+        config = StackConfig.from_fields(fields | scenario.stack | overrides, f"chaos_run({scenario.name})")
+        r = Run(scenario, config, chaos_settings.traffic(len(config.models), config.replicas), Path(chaos_settings.results),
+                backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool)
+        r.execute()
+        return r
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def chaos_runs(request, chaos_settings, chaos_pool):
     """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
@@ -116,7 +174,6 @@ def chaos_runs(request, chaos_settings, chaos_pool):
     from . import scenarios
     from .runner import Run
     from .stack import StackConfig
-    from .traffic import TrafficConfig
 
     s = chaos_settings
     cache = {}
@@ -128,9 +185,9 @@ def chaos_runs(request, chaos_settings, chaos_pool):
         if (name, version) not in cache:
             scenario = scenarios.get(name)
             ensure_images([version])
-            fields = s.stack_fields(version.removeprefix("venv:")) | scenario.stack
+            fields = s.stack_fields(version.removeprefix("venv:"), scenario.general_settings()) | scenario.stack
             config = StackConfig.from_fields(fields, f"scenario {name}")
-            run = Run(scenario, config, TrafficConfig(rate_per_worker=s.rate), Path(s.results), backend=s.backend,
+            run = Run(scenario, config, s.traffic(len(config.models), config.replicas), Path(s.results), backend=s.backend,
                       keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool)
             run.execute()
             if run.kept_stack:  # shown at once, not only in a failure report

@@ -82,6 +82,7 @@ class Run:
         self.evidence = evidence_dir(self.results, self.scenario.name)
         stack_fields = self.scenario.stack | {"replicas": self.stack_config.replicas}
         self.scenario.evidence_schedule(stack_fields).save(self.evidence / "schedule.json")
+        self._write_user_config()
         config = replace(self.stack_config, evidence_dir=None, keep_logs="never")  # the run exports its own evidence
         pool = self.pool or StackPool(self.backend, log=self.log, fresh=True)
         verdict, marks, self.touched = None, {}, set()
@@ -104,6 +105,19 @@ class Run:
             self.progress.set_phase("report")
             self._render_report()
         return self.verdict
+
+    def _write_user_config(self) -> None:
+        """--litellm-config: what of the user's file the stack overrode, and the file with its secrets removed."""
+        from . import user_config
+
+        c = self.stack_config
+        if c.litellm_config is None:
+            return
+        for line in c.user_overrides:
+            self.log(f"[{self.scenario.name}] --litellm-config override: {line}")
+        sanitized = user_config.sanitize(user_config._load_yaml(c.litellm_config, "--litellm-config"))
+        (self.evidence / "config-overrides.json").write_text(json.dumps(
+            {"source": str(c.litellm_config), "overrides": list(c.user_overrides), "config_without_secrets": sanitized}, indent=2))
 
     def _finish(self, verdict: Verdict | None, pool: StackPool, marks: dict, t_start: float) -> None:
         """Whatever happened: the verdict and the evidence written, the stack kept, handed back or torn down."""
@@ -215,11 +229,13 @@ class Run:
         )
         invariants = check_all(history.ops, ctx, list(self.scenario.contract), list(self.scenario.advisory))
         verdict = verdict_of(self.scenario.name, invariants, history.ops)
+        verdict.traffic = {"direct_chat_rate_per_worker": round(engine.direct_rate, 2),
+                           "per_pair_interval_s": {"planned": round(len(stack.config.models) / engine.direct_rate, 3)}
+                           | pair_intervals(history.ops, baseline[0], end_t)}
         verdict.durations = {"recovery_window_s": round(end_t - heal_t, 2), "full_window_s": recovery, "ended_by": ended_by,
                              "bound_s": bounds.recovery_s,
                              "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,
                              "final_round_ok": sum(op.cls == OK for op in final),
-                             "direct_chat_rate_per_worker": round(engine.direct_rate, 2),
                              # seconds in which a worker was not probed (harness starved of CPU)
                              "probe_stall_s": round(sum(until - since for _, since, until in engine.stalls), 2)}
         return verdict
@@ -263,6 +279,25 @@ def check_schedule(schedule: Schedule, shape: StackShape) -> None:
     for step in schedule.steps:
         if step.apply is not None:
             make_fault(step.apply, shape)
+
+
+def pair_intervals(ops, since: float, until: float) -> dict:
+    """How often each (worker, model) pair was probed directly in [since, until]: the median over
+    pairs of their median gap between probes, and the worst pair's median gap (seconds)."""
+    times: dict[tuple, list[float]] = {}
+    for op in ops:
+        if op.f == "chat" and op.via is None and since <= op.t0 <= until:
+            times.setdefault((op.worker, op.model), []).append(op.t0)
+    medians = []
+    for ts in times.values():
+        ts.sort()
+        gaps = sorted(b - a for a, b in zip(ts, ts[1:]))
+        if gaps:
+            medians.append(gaps[len(gaps) // 2])
+    if not medians:
+        return {}
+    medians.sort()
+    return {"achieved_median": round(medians[len(medians) // 2], 3), "achieved_worst_pair": round(medians[-1], 3)}
 
 
 def baseline_problem(ops, since: float, workers: dict, models) -> str | None:

@@ -67,6 +67,10 @@ class Scenario:
         self.schedule.validate(self.name)
         return self
 
+    def general_settings(self) -> dict:
+        """The LiteLLM general settings this scenario needs (they override a user's config)."""
+        return {"allow_requests_on_db_unavailable": True} if self.stack.get("allow_requests_on_db_unavailable") else {}
+
     def role_of(self, invariant: str) -> str | None:
         return "contract" if invariant in self.contract else "advisory" if invariant in self.advisory else None
 

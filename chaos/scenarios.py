@@ -128,8 +128,8 @@ def s10() -> Scenario:
         "S10", steps=[
             Step("blip", apply={"kind": "link_down", "link": "workers"}),
             Step("unblip", heal="blip", delay_s=8, settle="recovery_bound"),
-            Step("delete", delete_models={"worker": "worker-1", "models": ["claude-3-5-haiku"]}),
-            Step("update", update_models={"worker": "worker-1", "models": ["gpt-4o-mini"], "route": "blue"},
+            Step("delete", delete_models={"worker": "worker-1", "models": ["seed:2"]}),
+            Step("update", update_models={"worker": "worker-1", "models": ["seed:0"], "route": "blue"},
                  settle="propagation_bound"),
         ]), stack=INCIDENT_STACK,
         contract=("delete_propagates", "update_propagates", "recovery", "no_model_lost", "client_invalid_model",

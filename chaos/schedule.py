@@ -16,13 +16,14 @@ A scenario must never wait on the behaviour it tests (a correct worker may never
 while its DB is down). So a step waiting on an event of UNDER_TEST_EVENTS must name a
 `fallback`: it then fires on the event (+ delay_s) OR `after_s` seconds after the first `from`
 event (a bug-independent one, e.g. worker_live: the process answers on its port), whichever
-comes first, and at `within_s` after the previous step at the latest. events.jsonl records which
+comes first, and at `within_s` after the previous step at the latest ("from": "previous_step"
+counts the fallback from the previous step's firing). events.jsonl records which
 of them fired (`step_fired`, by: event | fallback | deadline). A step without a fallback that
 does not see its event within `within_s` aborts the run (the harness's own event went missing).
 
 Actions: `apply` a fault, `heal` an earlier step's fault, `create_models` ({"worker" or
 "via": "front_door", "count", "prefix", "parallel"}), `delete_models` / `update_models`
-({"worker" or "via", "models": [names]}, update: "route": a name the fake upstream answers
+({"worker" or "via", "models": [names, or "seed:N": the stack's N-th model]}, update: "route": a name the fake upstream answers
 with, so the new parameters are visible in every answer). `settle` after an action waits that
 long before the next step: seconds, or "recovery_bound" / "propagation_bound" (the run's bounds,
 which depend on the LiteLLM version's reload interval, + 1 s). Every schedule ends with heal-all
@@ -48,6 +49,8 @@ HARNESS_EVENTS = ("worker_spawned", "worker_live", "management_returned", "worke
 # Events that depend on the gateway's behaviour, the thing under test: waiting on one needs a fallback.
 UNDER_TEST_EVENTS = ("worker_ready", "model_query_seen", "worker_exited", "worker_backoff", "worker_restarted")
 EVENT_TRIGGERS = HARNESS_EVENTS + UNDER_TEST_EVENTS
+# a fallback may also count from the moment the previous step fired
+PREVIOUS_STEP = "previous_step"
 # trigger name -> the event kind recorded in the log
 EVENT_KIND = {"model_query_seen": "model_table_read"}
 SETTLE_BOUNDS = ("recovery_bound", "propagation_bound")
@@ -214,8 +217,9 @@ def _validate_step(step: Step, earlier: set[str], where: str) -> None:
         fb = step.fallback
         if step.on is None:
             raise UsageError(f"{where}: a fallback needs an event trigger (`on`)")
-        if fb.event not in HARNESS_EVENTS:
-            raise UsageError(f"{where}: fallback from {fb.event!r}; expected a bug-independent event: {', '.join(HARNESS_EVENTS)}")
+        if fb.event not in HARNESS_EVENTS + (PREVIOUS_STEP,):
+            raise UsageError(f"{where}: fallback from {fb.event!r}; expected a bug-independent event: "
+                             f"{', '.join(HARNESS_EVENTS + (PREVIOUS_STEP,))}")
         if not isinstance(fb.match, dict):
             raise UsageError(f"{where}: fallback match={fb.match!r} must be an object")
         _seconds(fb.after_s, f"{where}: fallback after_s")
@@ -253,5 +257,8 @@ def _validate_management(action: str, spec, where: str) -> None:
         models = spec.get("models")
         if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
             raise UsageError(f"{where}: {action} models={models!r}; expected a non-empty list of model names")
+        for m in models:
+            if m.startswith("seed:") and not m[5:].isdigit():
+                raise UsageError(f"{where}: {action} model {m!r}; expected a name, or seed:N for the stack's N-th model")
     if action == "update_models" and not (isinstance(spec.get("route"), str) and spec["route"].isalnum()):
         raise UsageError(f"{where}: update_models route={spec.get('route')!r}; expected a short alphanumeric name (the upstream path it answers on)")

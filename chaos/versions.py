@@ -4,12 +4,15 @@ import re
 
 from .errors import UsageError
 
-# The default recent version: tested here in database mode with prisma 0.11.0.
-DEFAULT_LITELLM_VERSION = "1.106.2"
+# The default: the newest release that installed on this project's machine when it was pinned
+# (releases from 1.108.8 on need packages its index does not serve; `chaos env --list` tells
+# what installs on yours). Tested here in database mode with prisma 0.11.0.
+DEFAULT_LITELLM_VERSION = "1.108.7"
 # The version of LiteLLM issue 26237.
 INCIDENT_LITELLM_VERSION = "1.82.3"
-# Every version the suite's own tests bring up.
-TESTED_LITELLM_VERSIONS = (INCIDENT_LITELLM_VERSION, DEFAULT_LITELLM_VERSION)
+# Every version the suite's own tests and scenarios bring up: the incident's, the release the
+# suite was built on, the default.
+TESTED_LITELLM_VERSIONS = (INCIDENT_LITELLM_VERSION, "1.106.2", DEFAULT_LITELLM_VERSION)
 
 # Releases reported as compromised on PyPI. The only place this list lives.
 COMPROMISED_LITELLM_VERSIONS = frozenset({"1.82.7", "1.82.8", "1.107.0"})

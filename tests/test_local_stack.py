@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from chaos import LocalStack, RestartPolicy, StackConfig, WorkerNotReady, registry
+from chaos.paths import state_dir
 from chaos.stack import WorkerState
 from chaos.stack.seed import chat, model_params
 from chaos.versions import DEFAULT_LITELLM_VERSION
@@ -39,10 +40,13 @@ def _wait_served(client, urls: list[str], model: str, timeout: float) -> dict[st
 
 
 def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
+    began = time.time()
     up = run_cli("up", "--detach", "--replicas", "3", "--litellm", litellm_version)
     assert up.returncode == 0, up.stderr + up.stdout
     run_id = up.stdout.split()[0]
     info = status(run_id)
+    harness_log = up.stdout.strip().split("output in ")[-1]
+    assert harness_log == f"{info['run_dir']}/harness.log"  # in the run's directory: removed with it
     try:
         assert info["litellm_version"] == litellm_version
         assert info["status"] == "ready"
@@ -64,6 +68,7 @@ def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
         down = run_cli("down", run_id)
     assert down.returncode == 0, down.stderr
     assert leftovers(run_id, entry_ports) == []
+    assert not [p for p in state_dir().glob("up-*.log") if p.stat().st_mtime >= began]  # nothing of `up --detach` left in $TMPDIR
 
 
 @pytest.fixture(scope="module")

@@ -178,3 +178,23 @@ def test_evidence_reader_keeps_the_folder_not_the_latest_link(tmp_path):
     ev = load_evidence(tmp_path / "S1" / "latest")
     assert ev.path.name == "20260101-000000-abcdef"
     assert json.loads((path / "schedule.json").read_text())["stack"] == {"replicas": 3}
+
+
+def test_issue_report_of_a_failing_run_reads_as_a_bug_report(tmp_path):
+    folder = make_evidence(tmp_path / "run", workers=2, seconds=40, violations_at=(30.0,))
+    out = run_cli("report", str(folder), "--issue", "--out", str(tmp_path / "bug.md"))
+    assert out.returncode == 0, out.stderr
+    md = (tmp_path / "bug.md").read_text()
+    for section in ("# [Bug]: worker-2 answers invalid model (HTTP 400)", "### What happened?",
+                    "### What did you expect to happen?", "### Relevant versions", "### Configuration",
+                    "### Steps to reproduce", "chaos replay", "### Relevant log output", "Invalid model name", "### Counts"):
+        assert section in md, section
+    assert (tmp_path / "bug-timeline.png").stat().st_size > 10_000 and "![timeline](bug-timeline.png)" in md
+    assert "sk-" not in md
+
+
+def test_issue_report_of_a_passing_run_has_nothing_to_report(tmp_path):
+    folder = make_evidence(tmp_path / "run", workers=2, seconds=20, violations_at=())
+    out = run_cli("report", str(folder), "--issue")
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0
+    assert "nothing to report" in out.stderr

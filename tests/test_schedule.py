@@ -18,7 +18,10 @@ from chaos.schedule import UNDER_TEST_EVENTS, Fallback, Schedule, Step
 
 class _Stack:
     def __init__(self):
+        from chaos.stack import StackConfig
+
         self.events = EventLog()
+        self.config = StackConfig(models=("m1", "m2", "m3"))
 
     def worker_names(self):
         return ["worker-1", "worker-2"]
@@ -187,7 +190,7 @@ class _FakeEngine:
     async def model_delete(self, target, name, model_id):
         return await self._op("model_delete", target, name, model_id)
 
-    async def model_update(self, target, name, model_id, upstream, route):
+    async def model_update(self, target, name, model_id, upstream, route, spec=None):
         return await self._op("model_update", target, name, model_id, route)
 
 
@@ -200,6 +203,7 @@ def test_the_interpreter_drives_creates_deletes_and_updates_and_settles():
         Step("create", create_models={"via": "front_door", "count": 2, "prefix": "n"}),
         Step("delete", delete_models={"worker": "worker-2", "models": ["n-1"]}, settle="propagation_bound"),
         Step("update", update_models={"worker": "worker-1", "models": ["n-2"], "route": "blue"}),
+        Step("delete-seeded", delete_models={"worker": "worker-1", "models": ["seed:1"]}),
     ]).validate()
     t0 = time.monotonic()
     interp.run(schedule)
@@ -208,8 +212,10 @@ def test_the_interpreter_drives_creates_deletes_and_updates_and_settles():
     assert ("model_new", "front-door", "n-1") in engine.calls and ("model_info", "front-door", "n-2") in engine.calls
     assert ("model_delete", "worker-2", "n-1", "id-n-1") in engine.calls
     assert ("model_update", "worker-1", "n-2", "id-n-2", "blue") in engine.calls
+    assert ("model_delete", "worker-1", "m2", "id-m2") in engine.calls  # seed:1 is the stack's second model
     returned = stack.events.events("management_returned")
-    assert [(e["action"], e.get("created", e.get("changed"))) for e in returned] == [("create", 2), ("delete", 1), ("update", 1)]
+    assert [(e["action"], e.get("created", e.get("changed"))) for e in returned] == [("create", 2), ("delete", 1), ("update", 1),
+                                                                                    ("delete", 1)]
     assert interp.touched == {"worker-1", "worker-2"}  # every router follows a model change
 
 

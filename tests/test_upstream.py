@@ -94,3 +94,21 @@ def test_probe_engine_records_its_blind_spots(upstream):
         engine.stop()
     assert [w for w, _, _ in engine.stalls] == ["worker-1"]
     assert 0.4 < engine.stalls[0][2] - engine.stalls[0][1] < 1.5
+
+
+@pytest.mark.parametrize("path, body, text_of", [
+    ("/v1/chat/completions", {"model": "m"}, lambda r: r["choices"][0]["message"]["content"]),
+    ("/openai/deployments/m/chat/completions?api-version=2024-06-01", {"messages": []},
+     lambda r: r["choices"][0]["message"]["content"]),  # Azure
+    ("/v1/messages", {"model": "m", "max_tokens": 5}, lambda r: r["content"][0]["text"]),  # Anthropic
+    ("/v1beta/models/m:generateContent", {"contents": []}, lambda r: r["candidates"][0]["content"]["parts"][0]["text"]),  # Gemini
+])
+def test_every_provider_protocol_is_answered_and_names_its_route(upstream, path, body, text_of):
+    plain = httpx.post(f"{upstream}{path}", json=body)
+    assert plain.status_code == 200 and "[route=default]" in text_of(plain.json())
+    routed = httpx.post(f"{upstream}/r/blue{path}", json=body)
+    assert routed.status_code == 200 and "[route=blue]" in text_of(routed.json())
+
+
+def test_an_unknown_endpoint_is_a_404(upstream):
+    assert httpx.post(f"{upstream}/v1/embeddings-of-nothing", json={}).status_code == 404

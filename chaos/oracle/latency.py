@@ -1,6 +1,8 @@
 """no_stall: while no fault is active, no chat for a valid model hangs. The bound comes from the
 run's own baseline window (before any fault): max(stall_factor x its p99, stall_floor_s), so a
-slow machine does not fail a correct gateway and a stall is judged against what was normal here."""
+slow machine does not fail a correct gateway and a stall is judged against what was normal here.
+Not judged: chats overlapping a fault, the harness's own blind spots, and a worker's start (from
+its spawn to WARMUP_S after its first readiness 200)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from .context import NOT_CHECKED, CheckContext, InvariantResult, overlaps, resul
 from .ledger import ModelLedger
 
 MIN_BASELINE_SAMPLES = 20
+# a freshly started worker is still warming up this long after its first readiness 200 (first
+# requests through each code path, the other replica's start on the same CPU): not a stall
+WARMUP_S = 5.0
 
 
 def baseline_p99(ops: list[Op], ctx: CheckContext) -> float | None:
@@ -22,10 +27,10 @@ def baseline_p99(ops: list[Op], ctx: CheckContext) -> float | None:
 
 
 def _worker_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]:
-    """Per worker, from each (re)spawn to its next readiness 200: it is starting, not stalling."""
+    """Per worker, from each (re)spawn to WARMUP_S after its next readiness 200: starting, not stalling."""
     windows: dict[str, list[tuple[float, float]]] = {}
     for worker in ctx.workers:
-        ready = [e["t"] for e in ctx.events_of("worker_ready", worker)]
+        ready = [e["t"] + WARMUP_S for e in ctx.events_of("worker_ready", worker)]
         for spawn in ctx.events_of("worker_spawned", worker):
             end = next((t for t in ready if t >= spawn["t"]), ctx.end_t)
             windows.setdefault(worker, []).append((spawn["t"], end))

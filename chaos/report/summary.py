@@ -107,6 +107,10 @@ def stack_line(ev: Evidence) -> str | None:
 def run_lines(ev: Evidence) -> list[str]:
     d = ev.verdict.get("durations", {})
     lines = [line for line in (stack_line(ev),) if line]
+    pairs = ev.verdict.get("traffic", {}).get("per_pair_interval_s") or {}
+    if pairs.get("achieved_median") is not None:
+        lines.append(f"probing: each (worker, model) pair every {pairs['achieved_median']} s (worst pair {pairs['achieved_worst_pair']} s; "
+                     f"planned {pairs.get('planned')} s at {ev.verdict['traffic'].get('direct_chat_rate_per_worker')} chats/s per worker)")
     if d.get("ended_by"):
         lines.append(f"ended: {d['ended_by']} ({d.get('recovery_window_s')} s after heal; full window {d.get('full_window_s')} s)")
     return lines

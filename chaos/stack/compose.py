@@ -214,9 +214,9 @@ class ComposeStack(SupervisedStack):
             container.remove(force=True)
 
     def _start_infra(self) -> None:
+        self.upstream_url = "http://upstream:8000"  # as the workers reach it (config models point there)
         self._write_compose_env()
         self._copy_migrations()
-        self.upstream_url = "http://upstream:8000"  # as the workers reach it
         quiet = logging.getLogger("testcontainers.compose.compose")  # it logs the whole output of a failure
         level, quiet.level = quiet.level, logging.CRITICAL
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import UsageError
+from ..models import ModelSpec, default_specs
 from ..versions import DEFAULT_LITELLM_VERSION, check_litellm_version
 
 DEFAULT_MODELS = ("gpt-4o-mini", "google/gemini-2.5-flash", "claude-3-5-haiku")
@@ -55,7 +56,15 @@ class StackConfig:
     replicas: int = 3
     litellm_version: str = DEFAULT_LITELLM_VERSION
     litellm_venv: Path | None = None  # run the LiteLLM of an existing environment instead
-    models: tuple[str, ...] = DEFAULT_MODELS
+    models: tuple[str, ...] = DEFAULT_MODELS  # every model name the fleet serves (probed everywhere)
+    # how each is served (provider, the user's parameters); empty: openai/<name> for every name
+    model_specs: tuple[ModelSpec, ...] = ()
+    # names among `models` defined in the workers' config file (the user's model_list), not in the DB
+    config_models: tuple[str, ...] = ()
+    # the user's proxy config (--litellm-config): its settings, with what the stack owns removed
+    user_settings: dict = field(default_factory=dict)
+    litellm_config: Path | None = None  # where they came from (recorded in the evidence)
+    user_overrides: tuple[str, ...] = ()  # what of it the stack overrode, one line each
     seed_models: bool = True
     seed_via: str = "db"  # "db": rows written before the workers start; "api": /model/new on worker-1 after
     # LiteLLM general_settings: the incident needs allow_requests_on_db_unavailable: true
@@ -90,6 +99,16 @@ class StackConfig:
             values["front_door"] = FrontDoorConfig(**door)
         return cls(**values)
 
+    def specs(self) -> tuple[ModelSpec, ...]:
+        return self.model_specs or default_specs(self.models)
+
+    def db_specs(self) -> tuple[ModelSpec, ...]:
+        """The models seeded into the DB (every model but the config file's)."""
+        return tuple(m for m in self.specs() if m.name not in self.config_models)
+
+    def spec_of(self, name: str) -> ModelSpec:
+        return next((m for m in self.specs() if m.name == name), None) or default_specs([name])[0]
+
     def validate(self) -> "StackConfig":
         if not isinstance(self.replicas, int) or not 1 <= self.replicas <= MAX_REPLICAS:
             raise UsageError(f"--replicas {self.replicas} is out of range; expected a whole number from 1 to {MAX_REPLICAS}")
@@ -102,6 +121,10 @@ class StackConfig:
                 raise UsageError(f"--models: {name!r} is not a model name; expected a name without spaces")
         if len(set(self.models)) != len(self.models):
             raise UsageError(f"--models lists a name twice: {list(self.models)}")
+        if self.model_specs and [m.name for m in self.model_specs] != list(self.models):
+            raise UsageError("model_specs must name exactly the models, in order")
+        if set(self.config_models) - set(self.models):
+            raise UsageError(f"config_models {sorted(set(self.config_models) - set(self.models))} are not among the models")
         if self.reload_interval_s <= 0:
             raise UsageError(f"reload interval {self.reload_interval_s} must be positive (seconds)")
         if self.ready_timeout_s <= 0:

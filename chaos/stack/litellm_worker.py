@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..litellm_env import RELOAD_INTERVAL_ENV, LiteLLMEnv
@@ -25,15 +25,22 @@ class WorkerSettings:
     worker_env: dict
     reload_interval_s: float
     store_model_in_db_in_config: bool = True
+    user_settings: dict = field(default_factory=dict)  # the user's config sections (what the stack owns removed)
+    model_list: tuple = ()  # config models: {"model_name", "litellm_params"} pointed at the fake upstream
 
 
 def litellm_config(settings: WorkerSettings) -> str:
-    """The proxy's config file. JSON is valid YAML, so no YAML writer is needed."""
-    general = {"master_key": "os.environ/LITELLM_MASTER_KEY"}
+    """The proxy's config file: the user's settings (if any) under the stack's own. JSON is valid
+    YAML, so no YAML writer is needed."""
+    config = json.loads(json.dumps(settings.user_settings))  # a deep copy
+    general = config.setdefault("general_settings", {})
+    general["master_key"] = "os.environ/LITELLM_MASTER_KEY"
     if settings.store_model_in_db_in_config:
         general["store_model_in_db"] = True
     general |= settings.general_settings
-    return json.dumps({"model_list": [], "general_settings": general, "litellm_settings": {"telemetry": False}}, indent=2)
+    config.setdefault("litellm_settings", {})["telemetry"] = False
+    config["model_list"] = list(settings.model_list)
+    return json.dumps(config, indent=2)
 
 
 def litellm_environment(settings: WorkerSettings) -> dict[str, str]:

@@ -20,6 +20,7 @@ import nacl.secret
 import psycopg
 
 from ..errors import StackStartError
+from ..models import ModelSpec, default_specs
 from ..waiting import wait_until
 from .model_reads import MODEL_TABLE
 
@@ -27,13 +28,9 @@ SEED_VIAS = ("db", "api")
 SEEDED_BY = "litellm-chaos-seed"
 
 
-def model_params(name: str, upstream_url: str, route: str | None = None) -> dict:
+def model_params(name: str, upstream_url: str, route: str | None = None, spec: ModelSpec | None = None) -> dict:
     """/model/new's body for a model served by the fake upstream (on `route`, else its default one)."""
-    base = f"{upstream_url}/r/{route}/v1" if route else f"{upstream_url}/v1"
-    return {
-        "model_name": name,
-        "litellm_params": {"model": f"openai/{name}", "api_base": base, "api_key": "fake-upstream-key"},
-    }
+    return {"model_name": name, "litellm_params": (spec or default_specs([name])[0]).litellm_params(upstream_url, route)}
 
 
 def encrypt_like_litellm(value: str, salt_key: str) -> str:
@@ -42,13 +39,13 @@ def encrypt_like_litellm(value: str, salt_key: str) -> str:
     return base64.urlsafe_b64encode(box.encrypt(value.encode("utf-8"))).decode("utf-8")
 
 
-def db_rows(models: list[str], upstream_url: str, salt_key: str) -> list[dict]:
-    """The model table's rows /model/new would write for these models."""
+def db_rows(specs, upstream_url: str, salt_key: str) -> list[dict]:
+    """The model table's rows /model/new would write for these models (chaos.models.ModelSpec)."""
     rows = []
-    for name in models:
+    for m in specs:
         model_id = str(uuid.uuid4())
-        params = model_params(name, upstream_url)["litellm_params"]
-        rows.append({"model_id": model_id, "model_name": name,
+        params = m.litellm_params(upstream_url)
+        rows.append({"model_id": model_id, "model_name": m.name,
                      "litellm_params": json.dumps({k: encrypt_like_litellm(v, salt_key) for k, v in params.items()}),
                      "model_info": json.dumps({"id": model_id, "db_model": False})})
     return rows
@@ -70,11 +67,11 @@ def chat(client: httpx.Client, worker_url: str, model: str) -> httpx.Response:
     )
 
 
-def create_models(client: httpx.Client, worker_url: str, models: list[str], upstream_url: str) -> None:
-    for name in models:
-        resp = client.post(f"{worker_url}/model/new", json=model_params(name, upstream_url))
+def create_models(client: httpx.Client, worker_url: str, specs, upstream_url: str) -> None:
+    for m in specs:
+        resp = client.post(f"{worker_url}/model/new", json=model_params(m.name, upstream_url, spec=m))
         if resp.status_code != 200:
-            raise StackStartError(f"/model/new for {name!r} on {worker_url} answered {resp.status_code}: {resp.text[:300]}")
+            raise StackStartError(f"/model/new for {m.name!r} on {worker_url} answered {resp.status_code}: {resp.text[:300]}")
 
 
 def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models: list[str], timeout: float) -> dict:

@@ -99,8 +99,9 @@ class SupervisedStack(Stack):
         self.timings["infra_s"] = round(time.monotonic() - t1, 3)
 
         if self.config.seed_models and self.config.seed_via == "db":  # before any worker: all load them at start
-            seed.write_rows(self.postgres.dsn(), seed.db_rows(list(self.config.models), self.upstream_url, self.salt_key))
-            self.events.record("models_seeded", via="db", models=list(self.config.models))
+            specs = self.config.db_specs()
+            seed.write_rows(self.postgres.dsn(), seed.db_rows(specs, self.upstream_url, self.salt_key))
+            self.events.record("models_seeded", via="db", models=[m.name for m in specs])
 
         t2 = time.monotonic()
         self._start_workers()
@@ -185,6 +186,9 @@ class SupervisedStack(Stack):
             worker_env=self.config.worker_env,
             reload_interval_s=reload_s,
             store_model_in_db_in_config=self.config.store_model_in_db_source == "config",
+            user_settings=self.config.user_settings,
+            model_list=tuple({"model_name": m.name, "litellm_params": m.litellm_params(self.upstream_url)}
+                             for m in self.config.specs() if m.name in self.config.config_models),
         )
 
     def _start_workers(self) -> None:
@@ -208,7 +212,7 @@ class SupervisedStack(Stack):
         bound = 15.0 if self.config.seed_via == "db" else 2 * self.reload_interval_s + 15
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
             if self.config.seed_via == "api":
-                seed.create_models(client, first.url, models, self.upstream_url)
+                seed.create_models(client, first.url, self.config.db_specs(), self.upstream_url)
                 self.events.record("models_created", worker=first.name, models=models)
             took = seed.verify_everywhere(client, {n: w.url for n, w in self._workers.items()}, models, bound)
         self.events.record("models_verified", models=models, seconds=took)

@@ -48,7 +48,8 @@ class TrafficConfig:
     front_door_rate: float = 20.0  # chat requests per second through the front door (0: off)
     readiness_interval_s: float = 0.25
     timeout_s: float = 5.0  # chat probes, listings and readiness
-    management_timeout_s: float = 30.0  # /model/new and reads: slower by nature, and clients wait longer
+    # /model/new, /model/update and reads: slower by nature (1.106.2 took over 30 s after a DB blip)
+    management_timeout_s: float = 60.0
     max_in_flight_per_worker: int = 200
     connections_per_worker: int = 32  # more in flight wait for a connection (and may time out)
 
@@ -296,9 +297,9 @@ class TrafficEngine:
         return await self._request("model_delete", target, "POST", "/model/delete", model=model,
                                    json_body={"id": model_id}, timeout=self.config.management_timeout_s)
 
-    async def model_update(self, target: str, model: str, model_id: str, upstream_url: str, route: str) -> Op:
-        """Point `model` at another upstream route; the op's value is that route (what was written)."""
-        params = model_params(model, upstream_url, route)
+    async def model_update(self, target: str, model: str, model_id: str, upstream_url: str, route: str, spec=None) -> Op:
+        """Point `model` (served as `spec` says) at another upstream route; the op's value is that route."""
+        params = model_params(model, upstream_url, route, spec=spec)
         body = {"model_name": model, "litellm_params": {"api_base": params["litellm_params"]["api_base"]},
                 "model_info": {"id": model_id}}
         return await self._request("model_update", target, "POST", "/model/update", model=model, json_body=body,

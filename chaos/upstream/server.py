@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
@@ -71,19 +72,48 @@ def _should_fail(b: UpstreamBehaviour, model: str) -> bool:
     return random.random() < b.fail_rate
 
 
-async def chat_completions(request: web.Request) -> web.StreamResponse:
+_ROUTED = re.compile(r"^/r/(?P<route>[A-Za-z0-9]+)(?P<rest>/.*)$")
+
+
+async def provider_call(request: web.Request) -> web.StreamResponse:
+    """Any provider call, told apart by its path: OpenAI-compatible (`.../chat/completions`, Azure's
+    deployments too), Anthropic (`.../messages`), Gemini (`.../models/M:generateContent`); under
+    `/r/<route>/` it is answered on that route."""
+    path = request.path
+    routed = _ROUTED.match(path)
+    route, path = (routed["route"], routed["rest"]) if routed else (DEFAULT_ROUTE, path)
     try:
         body = await request.json()
     except ValueError:
         return web.json_response({"error": {"message": "body is not JSON", "type": "invalid_request_error"}}, status=400)
-    model = str(body.get("model", ""))
+    if path.endswith("/chat/completions"):
+        kind, model = "openai", str(body.get("model", ""))
+    elif path.endswith("/messages"):
+        kind, model = "anthropic", str(body.get("model", ""))
+    elif ":generateContent" in path:
+        kind, model = "gemini", path.rsplit("/", 1)[-1].split(":", 1)[0]
+    else:
+        return web.json_response({"error": {"message": f"no such provider endpoint: {request.path}"}}, status=404)
     b = request.app[KEY]
     request.app[COUNTS][model] = request.app[COUNTS].get(model, 0) + 1
     await _delay(b)
     if _should_fail(b, model):
         return web.json_response({"error": {"message": b.fail_message, "type": "chaos_injected"}}, status=b.fail_status)
+    text = f"pong from fake upstream ({model}) {ROUTE_MARK}{route}]"
+    if kind == "anthropic":
+        return web.json_response({"id": f"msg_{uuid.uuid4().hex}", "type": "message", "role": "assistant", "model": model,
+                                  "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+                                  "usage": {"input_tokens": 5, "output_tokens": 6}})
+    if kind == "gemini":
+        return web.json_response({"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP",
+                                                  "index": 0}],
+                                  "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 6, "totalTokenCount": 11},
+                                  "modelVersion": model})
+    return await _openai_answer(request, body, model, text)
+
+
+async def _openai_answer(request: web.Request, body: dict, model: str, text: str) -> web.StreamResponse:
     cid, created = _completion_id(), int(time.time())
-    text = f"pong from fake upstream ({model}) {ROUTE_MARK}{request.match_info.get('route', DEFAULT_ROUTE)}]"
     if body.get("stream"):
         return await _stream(request, cid, created, model, text)
     return web.json_response(
@@ -157,10 +187,6 @@ def build_app(behaviour: UpstreamBehaviour | None = None) -> web.Application:
     app = web.Application()
     app[KEY] = behaviour or UpstreamBehaviour()
     app[COUNTS] = {}
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_post("/chat/completions", chat_completions)
-    app.router.add_post("/r/{route:[A-Za-z0-9]+}/v1/chat/completions", chat_completions)
-    app.router.add_post("/r/{route:[A-Za-z0-9]+}/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/health", health)
     # so the upstream can also stand in for a gateway in the harness's own benchmarks
@@ -168,4 +194,5 @@ def build_app(behaviour: UpstreamBehaviour | None = None) -> web.Application:
     app.router.add_get("/model/info", model_info)
     app.router.add_get("/_chaos/behaviour", get_behaviour)
     app.router.add_post("/_chaos/behaviour", set_behaviour)
+    app.router.add_post("/{tail:.*}", provider_call)  # last: every provider's chat endpoint
     return app

@@ -1,0 +1,88 @@
+"""`chaos bisect SCENARIO --good V1 --bad V2`: the first LiteLLM release where a scenario's verdict
+(or one invariant) changes.
+
+The releases between V1 and V2 come from the package index (final releases unless asked;
+denylisted ones skipped; one that cannot be installed here is skipped, and said so). Each tried
+version gets its cached environment (its own schema migrations, as always) and runs the scenario
+`tries` times: all the same outcome gives good or bad, a mix is `flaky`, and the search says so.
+Good may be older or newer than bad (a regression, or a fix). A binary search over the installable
+releases; the answer is the first release on the far side of the change, with the table of every
+version tried (outcome, evidence folders)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+from .oracle.checkers import CHECKERS
+from .releases import Release, releases, version_key, why_not_installable
+from .versions import COMPROMISED_LITELLM_VERSIONS
+
+GOOD, BAD, FLAKY = "good", "bad", "flaky"
+
+
+@dataclass
+class Tried:
+    version: str
+    outcome: str  # good | bad | flaky
+    statuses: list[str]
+    evidence: list[str] = field(default_factory=list)
+
+
+def candidates(good: str, bad: str, include_prereleases: bool, log=print) -> tuple[list[str], list[tuple[str, str]]]:
+    """The releases from good to bad inclusive, in that direction, installable here; and those skipped (why)."""
+    if good == bad:
+        raise UsageError(f"--good and --bad are the same version ({good}); name two releases")
+    known = {r.version: r for r in releases()}
+    for name, v in (("--good", good), ("--bad", bad)):
+        if v not in known:
+            raise UsageError(f"{name} {v} is not on the package index; `chaos env --list` shows what is")
+    lo, hi = sorted((good, bad), key=version_key)
+    picked = [r for r in known.values() if version_key(lo) <= r.key <= version_key(hi)
+              and (include_prereleases or not r.prerelease or r.version in (good, bad))]
+    picked.sort(key=lambda r: r.key, reverse=version_key(good) > version_key(bad))
+    kept, skipped = [], []
+    for r in picked:
+        why = "denylisted (reported compromised)" if r.version in COMPROMISED_LITELLM_VERSIONS else why_not_installable(r)
+        (skipped.append((r.version, why)) if why else kept.append(r.version))
+    for v in (good, bad):
+        if v not in kept:
+            raise UsageError(f"{v} cannot be run here: {dict(skipped).get(v)}")
+    if len(kept) < 2:
+        raise UsageError(f"no installable release between {good} and {bad}")
+    return kept, skipped
+
+
+def judge(statuses: list[str]) -> str:
+    if all(s == "pass" for s in statuses):
+        return GOOD
+    if all(s == "fail" for s in statuses):
+        return BAD
+    return FLAKY
+
+
+def bisect(versions: list[str], outcome_of) -> tuple[str | None, list[Tried], str]:
+    """versions[0] is good, versions[-1] bad; outcome_of(version) -> Tried. Returns (the first bad
+    version, every version tried, a one-line conclusion)."""
+    tried = {v: outcome_of(v) for v in (versions[0], versions[-1])}
+    if tried[versions[0]].outcome != GOOD or tried[versions[-1]].outcome != BAD:
+        return None, list(tried.values()), (f"the ends do not hold: {versions[0]} is {tried[versions[0]].outcome}, "
+                                            f"{versions[-1]} is {tried[versions[-1]].outcome}")
+    lo, hi = 0, len(versions) - 1  # versions[lo] good, versions[hi] bad
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        t = tried.setdefault(versions[mid], outcome_of(versions[mid]))
+        if t.outcome == FLAKY:
+            order = sorted(tried.values(), key=lambda x: versions.index(x.version))
+            return None, order, f"{versions[mid]} is flaky (runs disagree: {t.statuses}); the change is between {versions[lo]} and {versions[hi]}"
+        lo, hi = (mid, hi) if t.outcome == GOOD else (lo, mid)
+    order = sorted(tried.values(), key=lambda x: versions.index(x.version))
+    return versions[hi], order, f"first {BAD} release: {versions[hi]} (the last {GOOD} one before it: {versions[lo]})"
+
+
+def check_invariant(name: str | None) -> None:
+    if name is not None and name not in CHECKERS:
+        raise UsageError(f"--invariant {name!r} does not exist; expected one of: {', '.join(CHECKERS)}")
+
+
+__all__ = ["BAD", "FLAKY", "GOOD", "Release", "Tried", "bisect", "candidates", "check_invariant", "judge"]

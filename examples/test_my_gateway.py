@@ -1,0 +1,41 @@
+"""What a team writes to test its own LiteLLM gateway with litellm-chaos (`pip install
+litellm-chaos`; the pytest plugin registers itself):
+
+    pytest -m chaos examples/ --chaos-litellm 1.108.7
+
+Its own proxy config (my-proxy-config.yaml: its models and settings; litellm-chaos points the
+models at a fake upstream and says what else it overrides), one schedule of its own, one of the
+built-in scenarios."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from chaos.schedule import Schedule, Step
+
+pytestmark = pytest.mark.chaos
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def chaos_settings(chaos_settings):
+    """Every run of this suite uses our proxy config (the --chaos-* options still apply)."""
+    return dataclasses.replace(chaos_settings, litellm_config=HERE / "my-proxy-config.yaml")
+
+
+def test_our_models_survive_a_short_database_outage(chaos_run):
+    """PostgreSQL stopped for 10 s under the running fleet: nothing may be evicted or refused."""
+    schedule = Schedule("db-blip", [Step("stop-db", apply={"kind": "pg_stop"}), Step("start-db", heal="stop-db", delay_s=10)],
+                        contract=["no_invalid_model_ready_gated", "client_invalid_model", "recovery", "no_model_lost"],
+                        advisory=["listing_consistent", "no_stall"])
+    run = chaos_run(schedule)
+    assert run.verdict.status == "pass", run.verdict_block
+    assert {m for m in run.stack.config.models} == {"gpt-4o-mini", "claude-3-5-haiku", "gemini-2.5-flash"}
+
+
+def test_a_model_created_through_the_api_reaches_every_replica(chaos_run):
+    """The built-in S7: a model created on one replica is served and listed by every replica."""
+    run = chaos_run("S7")
+    assert run.verdict.status == "pass", run.verdict_block

@@ -1,0 +1,77 @@
+"""explore's signatures and groups, shrink's candidates, bisect's search: pure logic, no stack
+(their real runs: benchmarks/explore_bisect.py and the closing notes)."""
+
+import pytest
+
+from chaos.bisect import BAD, FLAKY, GOOD, Tried, bisect, judge
+from chaos.explore import group_runs, scenario_for, signature
+from chaos.generate import Shape
+from chaos.schedule import Schedule, Step
+from chaos.shrink import candidates
+
+
+def _verdict(failed, first_inv="recovery", cls="invalid_model", worker="worker-1", t=10.0, faults=("link_down(link=worker-1)",)):
+    return {"failed_invariants": list(failed),
+            "first_violation": [first_inv, {"worker": worker, "first": {"t": t, "cls": cls}, "faults_active": list(faults)}]}
+
+
+def test_a_signature_names_the_failure_its_fault_and_the_workers_state():
+    events = [{"t": 1.0, "kind": "worker_spawned", "worker": "worker-1"}, {"t": 5.0, "kind": "worker_ready", "worker": "worker-1"},
+              {"t": 20.0, "kind": "worker_stopped", "worker": "worker-1"}]
+    sig = signature(_verdict(["recovery", "readiness_truthful"]), events)
+    assert sig == (("readiness_truthful", "recovery"), "recovery: invalid_model", ("link_down",), "ready")
+    assert signature({"failed_invariants": [], "first_violation": None}, events)[1] is None
+
+
+def test_failures_with_the_same_signature_are_one_group():
+    sig_a, sig_b = list(signature(_verdict(["recovery"]), [])), list(signature(_verdict(["no_stall"], "no_stall", "timeout"), []))
+    runs = [{"seed": s, "status": st, "signature": sig, "steps": n, "seconds": 10} for s, st, sig, n in
+            [(1, "fail", sig_a, 3), (2, "pass", sig_a, 2), (3, "fail", sig_a, 2), (4, "fail", sig_b, 4)]]
+    groups = group_runs(runs)
+    assert [len(g.runs) for g in groups] == [2, 1] and groups[0].smallest["seed"] == 3
+
+
+def test_a_generated_scenario_is_judged_by_every_contract_and_replayable():
+    scenario = scenario_for(5, Shape(2)).validate()
+    assert "recovery" in scenario.contract and "delete_propagates" in scenario.contract
+    assert scenario.evidence_schedule(scenario.stack).to_json()["seed"] == 5
+
+
+def test_shrink_candidates_drop_a_fault_with_its_heal_shorten_and_lose_a_replica():
+    schedule = Schedule("x", [
+        Step("a", apply={"kind": "toxic", "link": "worker-1", "type": "latency", "attributes": {"latency": 800}}),
+        Step("b", apply={"kind": "worker_restart", "worker": "worker-1"}, delay_s=4),
+        Step("heal-a", heal="a", delay_s=10),
+    ], stack={"replicas": 3}).validate()
+    found = {what: (s, n) for what, s, n in candidates(schedule, 3)}
+    assert [st.id for st in found["drop step a"][0].steps] == ["b"]  # its heal went with it
+    assert found["halve delay_s of step heal-a"][0].steps[2].delay_s == 5.0
+    assert found["halve the latency of step a"][0].steps[0].apply["attributes"]["latency"] == 400
+    assert found["2 replica(s)"][1] == 2
+    for what, smaller, _ in candidates(schedule, 3):
+        smaller.validate(what)  # every candidate is a valid schedule
+
+
+def _outcomes(table):
+    return lambda v: Tried(v, table[v], [{"good": "pass", "bad": "fail"}.get(table[v], "pass")])
+
+
+def test_bisect_finds_the_first_release_where_the_outcome_changes():
+    versions = [f"1.{i}" for i in range(10)]
+    table = {v: GOOD if i < 6 else BAD for i, v in enumerate(versions)}
+    first, tried, why = bisect(versions, _outcomes(table))
+    assert first == "1.6" and "1.5" in why and len(tried) <= 6  # log2 steps, not every version
+
+
+def test_bisect_says_when_the_ends_do_not_hold_or_a_version_is_flaky():
+    versions = ["a", "b", "c", "d", "e"]
+    first, _, why = bisect(versions, _outcomes(dict.fromkeys(versions, GOOD)))
+    assert first is None and "do not hold" in why
+    table = {"a": GOOD, "b": GOOD, "c": FLAKY, "d": BAD, "e": BAD}
+    first, _, why = bisect(versions, _outcomes(table))
+    assert first is None and "c is flaky" in why
+
+
+@pytest.mark.parametrize("statuses, expected", [(["pass", "pass"], GOOD), (["fail"], BAD), (["pass", "fail"], FLAKY)])
+def test_judge(statuses, expected):
+    assert judge(statuses) == expected

@@ -200,18 +200,22 @@ def index_url() -> str:
     return (os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple").rstrip("/")
 
 
-def release_time(version: str) -> dt.datetime:
-    """Upload time of the last file of litellm==version on the package index (PEP 691 JSON)."""
+def litellm_index_files() -> list[dict]:
+    """The files of every LiteLLM release on the package index (PEP 691 JSON)."""
     url = f"{index_url()}/litellm/"
     try:
         resp = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60, follow_redirects=True)
         resp.raise_for_status()
-        files = resp.json()["files"]
+        return resp.json()["files"]
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         raise EnvironmentBuildError(f"cannot read the LiteLLM release list from {url}: {exc}") from None
+
+
+def release_time(version: str) -> dt.datetime:
+    """Upload time of the last file of litellm==version on the package index."""
     times = [
         f["upload-time"]
-        for f in files
+        for f in litellm_index_files()
         if f.get("upload-time") and (f["filename"].startswith(f"litellm-{version}-") or f["filename"] == f"litellm-{version}.tar.gz")
     ]
     if not times:

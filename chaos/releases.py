@@ -17,10 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from .errors import EnvironmentBuildError
-from .litellm_env import exclude_newer, index_url, uv_binary
+from .litellm_env import exclude_newer, index_url, litellm_index_files, uv_binary
 from .versions import COMPROMISED_LITELLM_VERSIONS, PRISMA_CLIENT_VERSION
 
 _FINAL = re.compile(r"^\d+\.\d+\.\d+(\.post\d+)?$")
@@ -43,16 +40,9 @@ def version_key(version: str) -> tuple:
 
 
 def releases() -> list[Release]:
-    """Every LiteLLM release on the index, oldest first (PEP 691 JSON)."""
-    url = f"{index_url()}/litellm/"
-    try:
-        resp = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60, follow_redirects=True)
-        resp.raise_for_status()
-        files = resp.json()["files"]
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
-        raise EnvironmentBuildError(f"cannot read the LiteLLM release list from {url}: {exc}") from None
+    """Every LiteLLM release on the index, oldest first."""
     times: dict[str, dt.datetime] = {}
-    for f in files:
+    for f in litellm_index_files():
         m = re.match(r"litellm-([^-]+?)(?:-py3|\.tar\.gz|-py2)", f["filename"])
         if m and f.get("upload-time"):
             t = dt.datetime.fromisoformat(f["upload-time"].replace("Z", "+00:00"))

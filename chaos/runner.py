@@ -226,6 +226,7 @@ class Run:
             end_t=end_t, recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s,
             final_db_models=db_models, final_db_error=db_error, readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
             baseline=baseline, front_door=front_door is not None and self.traffic_config.front_door_rate > 0,
+            config_models=list(stack.config.config_models),
         )
         invariants = check_all(history.ops, ctx, list(self.scenario.contract), list(self.scenario.advisory))
         verdict = verdict_of(self.scenario.name, invariants, history.ops)

@@ -1,65 +1,142 @@
 """Expected outcomes per (scenario, LiteLLM version), recorded from observed runs, with the reason.
 
-An invariant listed here fails because of a known upstream bug: its test is xfail(strict=True),
-so CI goes red when the behaviour changes in either direction (fixed, or broken differently).
-Runs observed on this project's CI machine with the offline Prisma engine stand-in
-(PRISMA_QUERY_ENGINE_BINARY); connection-failure details may differ with the native engine."""
+An invariant that `fails` failed in every observed run because of a known upstream behaviour: its
+test is xfail(strict=True), so CI goes red when the behaviour changes in either direction (fixed,
+or broken differently). One that is `flaky` was observed both failing and passing: a non-strict
+xfail, so it is reported but does not decide. Runs observed on this project's 2-core machine, warm
+stacks, fast mode, with the offline Prisma engine stand-in (PRISMA_QUERY_ENGINE_BINARY);
+connection-failure details may differ with the native engine, and the create scenarios (S8, S13)
+depend on load: a faster machine may pass them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FAILS = "fails"
+FLAKY = "flaky"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    kind: str  # FAILS or FLAKY
+    reason: str
+
+
+def fails(reason: str, *invariants: str) -> dict[str, Expectation]:
+    return {inv: Expectation(FAILS, reason) for inv in invariants}
+
+
+def flaky(reason: str, *invariants: str) -> dict[str, Expectation]:
+    return {inv: Expectation(FLAKY, reason) for inv in invariants}
+
 
 ISSUE = "LiteLLM #26237"
 STUCK = (
     f"{ISSUE}: a worker that starts while its DB path is broken drops its Prisma client, never schedules "
-    "the model reload, and answers 400 'Invalid model name' for every model until restarted (1.82.3)"
+    "the model reload, and answers 400 'Invalid model name' for every model, readiness 200, until restarted"
 )
 STUCK_DB_ONLY_SETTING = (
     f"{ISSUE}: with store_model_in_db set only in the DB, a failed settings read at start leaves the "
-    "worker without the model reload job: 400 'Invalid model name' until restarted (1.82.3)"
+    "worker without DB models and without the reload job: 400 'Invalid model name', readiness 200, until restarted"
 )
 FIRST_MODEL_QUERY_FAILS = (
-    f"{ISSUE}: connect and SELECT 1 succeed but the first model query hangs; the worker answers 400 "
-    "'Invalid model name' with readiness 200 until its next reload (30 s, hard-coded in 1.82.3)"
+    f"{ISSUE}: connect and SELECT 1 succeed but the first model query hangs on the locked table; the worker "
+    "says ready and answers 400 'Invalid model name' until its next reload (30 s, hard-coded in 1.82.3)"
+)
+READY_BEFORE_MODELS = (
+    "readiness 200 while the model table is locked: the restarted worker lists none of the DB models "
+    "(chats are answered through its read-through of the DB) until the lock is released"
+)
+INVALID_MODEL_DURING_OUTAGE = (
+    f"{ISSUE}, partly fixed since 1.106: while its DB is unreachable at start the worker answers 400 "
+    "'Invalid model name' with readiness 200; it recovers within the bound after the DB returns"
 )
 NEW_MODEL_NOT_ON_OTHER_WORKERS = (
     f"{ISSUE} (sibling): /model/new refreshes only the worker that handled it; the others answer 400 "
     "'Invalid model name' for the new model until their next reload (30 s in 1.82.3)"
 )
-INVALID_MODEL_DURING_OUTAGE = (
-    f"{ISSUE}, partly fixed in 1.106.x: while the DB is unreachable at start the worker answers 400 "
-    "'Invalid model name' with readiness 200; it recovers after the DB returns (reconnect cooldown)"
+SLOW_PARALLEL_CREATES = (
+    f"{ISSUE} (sibling): 50 parallel /model/new calls are served one after the other; on this 2-core "
+    "machine some take over 60 s (the front door's 504) and some new models reach the other workers "
+    "later than the bound (load-dependent)"
 )
-STUCK_DB_ONLY_SETTING_106 = (
-    f"{ISSUE}: with store_model_in_db set only in the DB and that read failing at start, 1.106.2 also stays "
-    "stuck: 400 'Invalid model name' with readiness 200 through the whole recovery window after the DB returns"
+READINESS_RACE = (
+    f"{ISSUE}, partly fixed: while its DB is unreachable at start the worker answers 400 'Invalid model name'; "
+    "whether its readiness already says 200 then differs from run to run (seen both ways)"
 )
-ALL_BROKEN = ("no_invalid_model_strict", "no_invalid_model_ready_gated", "readiness_truthful", "recovery", "no_model_lost")
-DURING_FAULT = ("no_invalid_model_strict", "no_invalid_model_ready_gated", "readiness_truthful")
+SLOW_CREATE = (
+    "one /model/new on a 3-replica fleet took over 60 s (the management timeout) while the reload job kept "
+    "overrunning its 5 s interval on this 2-core machine (load-dependent; seen once)"
+)
+SLOW_DELETE = (
+    "a model deleted on worker-1 was still served by worker-2 25 s and listed 40 s after the delete returned, "
+    "with a 5 s reload interval (bound 20 s; seen once, under load)"
+)
+ROLLING_RESTART_TIMING = (
+    f"{ISSUE}: whether a replica restarted during the flap lands in its 'Invalid model name' window, and how "
+    "long it stays there, depends on the flap's phase (S4 seen both ways on 1.106.2; failing once on 1.108.7)"
+)
 
-KNOWN_FAILURES: dict[tuple[str, str], dict[str, str]] = {
-    ("S1", "1.82.3"): dict.fromkeys(ALL_BROKEN, STUCK),
-    ("S2", "1.82.3"): dict.fromkeys(ALL_BROKEN, STUCK_DB_ONLY_SETTING),
-    ("S3", "1.82.3"): dict.fromkeys(DURING_FAULT, FIRST_MODEL_QUERY_FAILS),
-    ("S4", "1.82.3"): dict.fromkeys(ALL_BROKEN, STUCK),  # a replica restarted mid-flap stays stuck
-    ("S6", "1.82.3"): dict.fromkeys(ALL_BROKEN, STUCK),
-    ("S7", "1.82.3"): {"no_invalid_model_strict": NEW_MODEL_NOT_ON_OTHER_WORKERS},
-    # all 50 creates return 200 and read back on worker-1; worker-2 answers 400 until its 30 s reload
-    ("S8", "1.82.3"): {"no_invalid_model_strict": NEW_MODEL_NOT_ON_OTHER_WORKERS},
-    ("S9", "1.82.3"): dict.fromkeys(ALL_BROKEN, STUCK),
-    ("S1", "1.106.2"): dict.fromkeys(DURING_FAULT, INVALID_MODEL_DURING_OUTAGE),
-    ("S2", "1.106.2"): dict.fromkeys(ALL_BROKEN, STUCK_DB_ONLY_SETTING_106),
-    ("S4", "1.106.2"): dict.fromkeys(DURING_FAULT, INVALID_MODEL_DURING_OUTAGE),
-    ("S6", "1.106.2"): dict.fromkeys(DURING_FAULT, INVALID_MODEL_DURING_OUTAGE),
-    ("S9", "1.106.2"): dict.fromkeys(DURING_FAULT, INVALID_MODEL_DURING_OUTAGE),
+RESTART_BROKEN = ("no_invalid_model_ready_gated", "client_invalid_model", "readiness_truthful", "recovery",
+                  "no_model_lost", "models_loaded_before_ready", "no_invalid_model_strict")
+DURING_FAULT = ("no_invalid_model_ready_gated", "readiness_truthful", "no_invalid_model_strict")
+
+UPDATE_NOT_LOCAL = (
+    "/model/update on 1.82.3: even the worker that handled it serves the old parameters until its next reload "
+    "(seen with an earlier revision of this suite)"
+)
+EARLIER_REVISION = " (seen with an earlier revision of this suite, not re-run since)"
+STUCK_LISTING = STUCK + "; its /v1/models lists none of the models meanwhile"
+
+KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
+    # 1.82.3, the incident's
+    ("S1", "1.82.3"): {**fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
+                       **flaky("probes slowed while the stuck worker restarts (load-dependent)", "no_stall")},
+    ("S2", "1.82.3"): {**fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN, "listing_consistent"),
+                       **flaky("probes slowed while the stuck worker restarts (load-dependent)", "no_stall")},
+    ("S3", "1.82.3"): fails(FIRST_MODEL_QUERY_FAILS, *DURING_FAULT, "client_invalid_model", "models_loaded_before_ready"),
+    ("S4", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),  # the replica restarted mid-flap
+    ("S6", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
+    ("S7", "1.82.3"): fails(NEW_MODEL_NOT_ON_OTHER_WORKERS, "client_invalid_model", "no_invalid_model_strict"),
+    ("S8", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
+    ("S9", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
+    ("S10", "1.82.3"): flaky(UPDATE_NOT_LOCAL, "update_propagates"),
+    ("S12", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "client_invalid_model"),
+    ("S13", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
+    # 1.106.2
+    ("S1", "1.106.2"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+    ("S2", "1.106.2"): fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN),
+    ("S3", "1.106.2"): fails(READY_BEFORE_MODELS, "models_loaded_before_ready"),
+    ("S4", "1.106.2"): flaky(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+    ("S6", "1.106.2"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+    ("S8", "1.106.2"): {**fails(SLOW_PARALLEL_CREATES, "read_after_create"),
+                        **flaky(SLOW_PARALLEL_CREATES, "no_model_lost")},
+    ("S9", "1.106.2"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+    ("S13", "1.106.2"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
+    # 1.108.7, the default
+    ("S1", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
+                        **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
+    ("S2", "1.108.7"): fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN),
+    ("S4", "1.108.7"): flaky(ROLLING_RESTART_TIMING, *DURING_FAULT, "recovery"),
+    ("S6", "1.108.7"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+    ("S7", "1.108.7"): flaky(SLOW_CREATE, "read_after_create"),
+    ("S8", "1.108.7"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
+    ("S9", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
+                        **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
+    ("S10", "1.108.7"): flaky(SLOW_DELETE, "delete_propagates"),
+    ("S13", "1.108.7"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
 }
-# Observed passing (every invariant): S5 on both versions, S3, S7 and S8 on 1.106.2. The compose
-# backend gave the same results where run (S1 and S7 on 1.106.2).
+# Observed passing (every invariant): S5 on 1.82.3 (S11 with an earlier revision); S5, S7, S10, S11, S12 on 1.106.2; S3, S5, S11, S12 on 1.108.7.
 
 
-def known_failure(scenario: str, version: str, invariant: str) -> str | None:
-    return KNOWN_FAILURES.get((scenario, version), {}).get(invariant)
+def expectation(scenario: str, version: str, invariant: str) -> Expectation | None:
+    return KNOWN.get((scenario, version), {}).get(invariant)
 
 
 def expected_verdict(scenario: str, version: str) -> str:
-    """fail when a contract invariant of the scenario is a known failure on that version."""
+    """`fails` when a contract invariant of the scenario always fails on that version, `flaky` when one
+    was seen both ways, else `pass`."""
     from chaos import scenarios
 
-    contract = scenarios.get(scenario).contract
-    return "fail" if any(inv in contract for inv in KNOWN_FAILURES.get((scenario, version), {})) else "pass"
+    kinds = {e.kind for inv, e in KNOWN.get((scenario, version), {}).items() if inv in scenarios.get(scenario).contract}
+    return FAILS if FAILS in kinds else FLAKY if FLAKY in kinds else "pass"

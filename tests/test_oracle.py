@@ -223,6 +223,16 @@ def test_no_model_lost_fires_on_missing_db_row_and_on_final_failure():
     assert r.status == FAIL and "connection refused" in r.note  # the DB did not answer at the end: a failure
 
 
+def test_no_model_lost_does_not_look_for_config_models_in_the_db_but_wants_them_served():
+    h = H()
+    h.healthy(0, 65)
+    from_config = ctx(db=("m1",))
+    from_config.config_models = ["m2"]  # m2 is in the config file: never a DB row
+    assert results(h, from_config)["no_model_lost"].status == PASS
+    h.invalid(61.0, "w1", "m2")
+    assert results(h, from_config)["no_model_lost"].status == FAIL
+
+
 # ------------------------------------------------------------------ the front door
 def test_client_invalid_model_fires_through_the_front_door_and_names_the_worker_that_answered():
     h = H()

@@ -191,6 +191,20 @@ def test_issue_report_of_a_failing_run_reads_as_a_bug_report(tmp_path):
         assert section in md, section
     assert (tmp_path / "bug-timeline.png").stat().st_size > 10_000 and "![timeline](bug-timeline.png)" in md
     assert "sk-" not in md
+    assert "store_model_in_db: true" in md and "STORE_MODEL_IN_DB=True" in md
+
+
+def test_issue_report_says_where_store_model_in_db_was_set(tmp_path):
+    """S2's setup: the setting only in the DB; the report must not show it in the config."""
+    folder = make_evidence(tmp_path / "run", workers=2, seconds=40, violations_at=(30.0,))
+    schedule = json.loads((folder / "schedule.json").read_text())
+    schedule["stack"] |= {"store_model_in_db_source": "db", "worker_env": {"PRISMA_RECONNECT_COOLDOWN_SECONDS": "5"}}
+    (folder / "schedule.json").write_text(json.dumps(schedule))
+    md = (tmp_path / "bug.md")
+    assert run_cli("report", str(folder), "--issue", "--out", str(md)).returncode == 0
+    config = md.read_text().split("### Configuration")[1].split("### Steps")[0]
+    assert "store_model_in_db: true" not in config and "STORE_MODEL_IN_DB" not in config
+    assert "only in the DB" in config and "`PRISMA_RECONNECT_COOLDOWN_SECONDS=5`" in config
 
 
 def test_issue_report_of_a_passing_run_has_nothing_to_report(tmp_path):

@@ -15,7 +15,7 @@ CONTRACT, ADVISORY = "contract", "advisory"
 @dataclass
 class CheckContext:
     workers: list[str]
-    models: list[str]  # valid from the start (seeded)
+    models: list[str]  # valid from the start (seeded into the DB, or in the config file)
     events: list[dict]
     heal_t: float | None  # when the final heal-all completed
     end_t: float  # end of the run (the final probe round starts here)
@@ -28,6 +28,7 @@ class CheckContext:
     stall_factor: float = 10.0  # no_stall: a chat slower than factor x baseline p99 ...
     stall_floor_s: float = 0.25  # ... and slower than this is a stall
     front_door: bool = False  # the run sent traffic through the front door
+    config_models: list[str] = field(default_factory=list)  # those of `models` in the config file, never in the DB
 
     def faults_active(self, t: float) -> list[str]:
         """Faults applied and not yet healed at monotonic time t."""

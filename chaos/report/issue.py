@@ -100,13 +100,21 @@ def _config(ev: Evidence) -> str:
                 + "; ".join(data.get("overrides", [])) + "):\n\n```json\n" + json.dumps(data.get("config_without_secrets"), indent=2)
                 + "\n```")
     what = ev.what_ran
-    general = {"master_key": "os.environ/LITELLM_MASTER_KEY", "store_model_in_db": True,
-               "allow_requests_on_db_unavailable": what.get("allow_requests_on_db_unavailable")}
+    stack = (ev.schedule or {}).get("stack") or {}
+    in_db_only = stack.get("store_model_in_db_source") == "db"  # as litellm_worker.litellm_config writes it
+    general = {"master_key": "os.environ/LITELLM_MASTER_KEY"} | ({} if in_db_only else {"store_model_in_db": True})
+    general["allow_requests_on_db_unavailable"] = what.get("allow_requests_on_db_unavailable")
+    env = [] if in_db_only else ["`STORE_MODEL_IN_DB=True`"]
+    env += ["`DISABLE_SCHEMA_UPDATE=true` (migrations applied beforehand)",
+            f"`PROXY_CONFIG_RELOAD_INTERVAL_SECONDS={int(what.get('reload_interval_s') or 30)}`"]
+    env += [f"`{k}={v}`" for k, v in sorted((stack.get("worker_env") or {}).items())]
+    db_only = ("\n\n`store_model_in_db` is set neither in the config nor in the environment: only in the DB, as "
+               "`general_settings` in `LiteLLM_Config` (`{\"store_model_in_db\": true}`), as the admin UI "
+               "stores it.") if in_db_only else ""
     return ("The proxy config:\n\n```yaml\ngeneral_settings:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in general.items())
-            + "litellm_settings:\n  telemetry: false\nmodel_list: []   # every model is in the DB (created through /model/new)\n```\n\n"
-            "Environment: `STORE_MODEL_IN_DB=True`, `DISABLE_SCHEMA_UPDATE=true` (migrations applied beforehand), "
-            f"`PROXY_CONFIG_RELOAD_INTERVAL_SECONDS={int(what.get('reload_interval_s') or 30)}`, `DATABASE_URL` through "
-            "HAProxy to PostgreSQL 15; each model points at an OpenAI-compatible upstream.")
+            + "litellm_settings:\n  telemetry: false\nmodel_list: []   # every model is in the DB (LiteLLM_ProxyModelTable)\n```\n\n"
+            f"Environment: {', '.join(env)}, `DATABASE_URL` through HAProxy to PostgreSQL 15; each model points at an "
+            f"OpenAI-compatible upstream.{db_only}")
 
 
 def issue_markdown(ev: Evidence, png_name: str) -> str:

@@ -305,7 +305,8 @@ class TrafficEngine:
         return await self._request("model_update", target, "POST", "/model/update", model=model, json_body=body,
                                    timeout=self.config.management_timeout_s, value=route)
 
-    def call(self, coro, timeout: float = 60):
-        """Run one management coroutine on the engine's loop from synchronous code."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+    def call(self, coro, timeout: float | None = None):
+        """Run one management coroutine on the engine's loop from synchronous code (by default it may
+        take as long as a management call may, and a little more)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout or self.config.management_timeout_s + 10)
 

@@ -14,17 +14,15 @@ import argparse
 import random
 import time
 
-import httpx
 
 from chaos.history import History
 from chaos.models import generated
 from chaos.options import chat_capacity
-from chaos.oracle.classify import INVALID_MODEL
 from chaos.runner import pair_intervals
 from chaos.traffic import TrafficConfig, TrafficEngine
 from chaos.versions import DEFAULT_LITELLM_VERSION
 
-from probe_engine import start_upstreams
+from probe_engine import start_upstreams, window_caught
 
 
 def real_stack(version: str, n: int, seconds: float) -> None:
@@ -63,14 +61,7 @@ def catch_rate(n: int, trials: int, rate: float, window_ms: float = 500) -> None
             time.sleep(1)
             caught = 0
             for _ in range(trials):
-                model = random.choice(models)
-                t0 = time.monotonic()
-                httpx.post(f"{urls['worker-2']}/_chaos/behaviour", json={
-                    "fail_status": 400, "fail_models": [model], "fail_for_ms": window_ms,
-                    "fail_message": f"/chat/completions: Invalid model name passed in model={model}"})
-                time.sleep(window_ms / 1000 + 0.3)
-                caught += any(op.t0 >= t0 and op.worker == "worker-2" and op.model == model and op.cls == INVALID_MODEL
-                              for op in history.ops)
+                caught += window_caught(urls["worker-2"], "worker-2", random.choice(models), window_ms, history)
                 time.sleep(random.uniform(0.05, 0.5))
         print(f"  a {window_ms:.0f} ms window on one of {n} models, {rate:.0f} chats/s per worker (each pair every "
               f"{n / rate:.2f} s): caught {caught}/{trials}")

@@ -59,6 +59,18 @@ def throughput(seconds: float, workers: int, rate: float) -> None:
             p.terminate()
 
 
+def window_caught(url: str, worker: str, model: str, window_ms: float, history: History) -> bool:
+    """One trial: the upstream at `url` answers 400 'Invalid model name' for `model` during window_ms;
+    did a probe of `worker` see it?"""
+    t0 = time.monotonic()
+    httpx.post(f"{url}/_chaos/behaviour", json={
+        "fail_status": 400, "fail_models": [model], "fail_for_ms": window_ms,
+        "fail_message": f"/chat/completions: Invalid model name passed in model={model}"})
+    time.sleep(window_ms / 1000 + 0.3)
+    return any(op.t0 >= t0 and op.f == "chat" and op.worker == worker and op.model == model and op.cls == INVALID_MODEL
+               for op in history.ops)
+
+
 def sensitivity(trials: int, rate: float, windows=(50, 100, 200, 500)) -> None:
     procs, urls = start_upstreams(3)
     try:
@@ -69,14 +81,7 @@ def sensitivity(trials: int, rate: float, windows=(50, 100, 200, 500)) -> None:
             for window in windows:
                 caught = 0
                 for _ in range(trials):
-                    t0 = time.monotonic()
-                    httpx.post(f"{target_url}/_chaos/behaviour", json={
-                        "fail_status": 400, "fail_models": [model], "fail_for_ms": window,
-                        "fail_message": f"/chat/completions: Invalid model name passed in model={model}"})
-                    time.sleep(window / 1000 + 0.3)
-                    hits = [op for op in history.ops if op.t0 >= t0 and op.f == "chat" and op.worker == "worker-2"
-                            and op.model == model and op.cls == INVALID_MODEL]
-                    caught += bool(hits)
+                    caught += window_caught(target_url, "worker-2", model, window, history)
                     time.sleep(random.uniform(0.05, 0.25))  # trials fall at random phases of the probe period
                 print(f"sensitivity at {rate:.0f} req/s per worker ({len(MODELS)} models): "
                       f"W={window:4d} ms caught {caught}/{trials}")

@@ -77,23 +77,24 @@ ROLLING_RESTART_TIMING = (
     "long it stays there, depends on the flap's phase (S4 seen both ways on 1.106.2; failing once on 1.108.7)"
 )
 
-RESTART_BROKEN = ("no_invalid_model_ready_gated", "client_invalid_model", "readiness_truthful", "recovery",
-                  "no_model_lost", "models_loaded_before_ready", "no_invalid_model_strict")
-DURING_FAULT = ("no_invalid_model_ready_gated", "readiness_truthful", "no_invalid_model_strict")
-
 UPDATE_NOT_LOCAL = (
     "/model/update on 1.82.3: even the worker that handled it serves the old parameters until its next reload "
     "(seen with an earlier revision of this suite)"
 )
 EARLIER_REVISION = " (seen with an earlier revision of this suite, not re-run since)"
+SLOW_PROBES_WHILE_STUCK = "probes slowed while the stuck worker restarts (load-dependent)"
 STUCK_LISTING = STUCK + "; its /v1/models lists none of the models meanwhile"
+
+RESTART_BROKEN = ("no_invalid_model_ready_gated", "client_invalid_model", "readiness_truthful", "recovery",
+                  "no_model_lost", "models_loaded_before_ready", "no_invalid_model_strict")
+DURING_FAULT = ("no_invalid_model_ready_gated", "readiness_truthful", "no_invalid_model_strict")
 
 KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     # 1.82.3, the incident's
     ("S1", "1.82.3"): {**fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
-                       **flaky("probes slowed while the stuck worker restarts (load-dependent)", "no_stall")},
+                       **flaky(SLOW_PROBES_WHILE_STUCK, "no_stall")},
     ("S2", "1.82.3"): {**fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN, "listing_consistent"),
-                       **flaky("probes slowed while the stuck worker restarts (load-dependent)", "no_stall")},
+                       **flaky(SLOW_PROBES_WHILE_STUCK, "no_stall")},
     ("S3", "1.82.3"): fails(FIRST_MODEL_QUERY_FAILS, *DURING_FAULT, "client_invalid_model", "models_loaded_before_ready"),
     ("S4", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),  # the replica restarted mid-flap
     ("S6", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),

@@ -4,8 +4,9 @@ Each scenario runs once per LiteLLM version and session. Then one test per invar
 names (its contract and advisory invariants), and one for its verdict (pass / fail, decided by
 the contract). For a released version, an invariant that fails because of a known upstream bug
 is xfail(strict=True) with the reason (expectations.py), so CI goes red when the behaviour
-changes in either direction; one observed both ways is a non-strict xfail, named flaky. For --chaos-litellm-venv (a patched build) nothing is expected to
-fail: every contract invariant must hold, an advisory one that fails is a non-strict xfail. A run
+changes in either direction; one observed both ways is a non-strict xfail, named flaky. For
+--chaos-litellm-venv (a patched build) nothing is expected to fail: every contract invariant must
+hold, an advisory one that fails is a non-strict xfail. A run
 that could not judge (harness error, baseline not met) is a pytest error, not a failure."""
 
 import pytest

@@ -29,7 +29,10 @@ class BoundRules:
     # reload itself (one interval proves a worker stuck: a correct one reloads within it) ...
     recovery_reloads: float = 1.0
     recovery_slack_s: float = 5.0
-    min_recovery_s: float = 20.0  # ... never tighter than LiteLLM's own reconnect (watchdog + cooldown)
+    # ... never tighter than LiteLLM's own reconnect: a reconnect already under way when the DB comes
+    # back fails only at the engine's connect timeout (seen taking 13-15 s on a loaded 2-core machine),
+    # then the next one (watchdog or cooldown: 5 s in the scenarios) and one model load must fit
+    min_recovery_s: float = 30.0
     propagation_reloads: float = 2.0  # after a model change, every worker follows within this many ...
     propagation_slack_s: float = 0.0  # ... plus this
     min_propagation_s: float = 20.0

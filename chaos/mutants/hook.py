@@ -16,8 +16,9 @@ module globals prisma_client, scheduler, store_model_in_db, and the FastAPI app.
 Patches (each one deliberate and documented):
 - readiness_gate: /health/readiness answers 503 until the DB models were loaded once (the fix of #26237)
 - db_setup_retry: after a failed start, retry DB setup in the background until the models load:
-  reconnect (LiteLLM's own reconnect, with its cooldown), re-read store_model_in_db from the DB,
-  register the reload job if missing, load the models (the fix)
+  re-read store_model_in_db from the DB, register the reload job if missing, load the models, and
+  while they still do not load and the DB's port accepts connections again, reconnect the Prisma
+  client itself (LiteLLM's reconnect, forced past its cooldown, with a generous timeout) (the fix)
 - readiness_lies: /health/readiness answers 200 at once, loaded or not
 - evict_on_failed_read: a failed model read at reload evicts every DB model from the router
 - non_atomic_reload: every reload drops the DB models from the router for GAP_S before re-adding them
@@ -38,6 +39,13 @@ TARGET = "litellm.proxy.proxy_server"
 GAP_S = 0.3
 SLOW_FACTOR = 10
 RETRY_INTERVAL_S = 2.0
+# The fix reconnects on its own schedule: LiteLLM's request-triggered reconnects give a new engine 2 s
+# and then hold off for their cooldown, which a loaded machine can miss again and again. It waits
+# for the DB's port to accept a TCP connection first: a reconnect while the DB is unreachable holds
+# LiteLLM's reconnect lock for the engine's whole connect timeout (~10 s), delaying the one after heal.
+RECONNECT_EVERY_S = 4.0
+RECONNECT_TIMEOUT_S = 30.0
+PORT_PROBE_TIMEOUT_S = 1.0
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "litellm_chaos_mutant.json")) as _f:
     CONFIG = json.load(_f)
@@ -201,7 +209,10 @@ def _wrap_scheduled_jobs(ps):
 
 async def _retry_db_setup(ps):
     """db_setup_retry: until the DB models load once, every RETRY_INTERVAL_S: learn store_model_in_db
-    from the DB if only it says so, register the reload job if the failed start skipped it, load."""
+    from the DB if only it says so, register the reload job if the failed start skipped it, load;
+    while they do not load, reconnect (at most every RECONNECT_EVERY_S)."""
+    loop = asyncio.get_running_loop()
+    last_reconnect = float("-inf")
     while not STATE.loaded:
         await asyncio.sleep(RETRY_INTERVAL_S)
         client = ps.prisma_client
@@ -216,7 +227,7 @@ async def _retry_db_setup(ps):
                     ps.general_settings["store_model_in_db"] = True
                     _say("store_model_in_db=True read from the DB on retry")
             if ps.store_model_in_db is not True:
-                continue
+                continue  # the DB answered: nothing to load from it
             scheduler = ps.scheduler
             if scheduler is not None and scheduler.get_job("add_deployment_job") is None:
                 factor = SLOW_FACTOR if "slow_propagation" in PATCHES else 1
@@ -224,14 +235,47 @@ async def _retry_db_setup(ps):
                                   args=[client, ps.proxy_logging_obj], id="add_deployment_job", replace_existing=True)
                 _say("registered the reload job the failed start skipped")
             await ps.proxy_config.add_deployment(prisma_client=client, proxy_logging_obj=ps.proxy_logging_obj)
-        except Exception as exc:  # noqa: BLE001 - the DB is still away: reconnect, next round
+        except Exception as exc:  # noqa: BLE001 - the DB is still away
             _say(f"DB setup retry failed: {type(exc).__name__}")
-            reconnect = getattr(client, "attempt_db_reconnect", None)  # LiteLLM's own (with its cooldown)
-            if reconnect is not None:
-                try:
-                    await reconnect(reason="litellm-chaos fixed build: DB setup retry")
-                except Exception as again:  # noqa: BLE001
-                    _say(f"reconnect failed: {type(again).__name__}")
+        # add_deployment swallows DB errors: models still not loaded means the DB path is still broken
+        if not STATE.loaded and loop.time() - last_reconnect >= RECONNECT_EVERY_S and await _db_port_open():
+            last_reconnect = loop.time()
+            await _reconnect(client)
+
+
+async def _db_port_open():
+    """Whether DATABASE_URL's host and port accept a TCP connection (True when it cannot tell)."""
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(os.environ.get("DATABASE_URL", ""))
+        host, port = url.hostname, url.port or 5432
+    except ValueError:
+        return True
+    if not host:
+        return True
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), PORT_PROBE_TIMEOUT_S)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+async def _reconnect(client):
+    """LiteLLM's own reconnect (1.106+), forced past its cooldown; else disconnect + connect."""
+    try:
+        reconnect = getattr(client, "attempt_db_reconnect", None)
+        if reconnect is not None:
+            ok = await reconnect(reason="litellm-chaos fixed build: DB setup retry", force=True,
+                                 timeout_seconds=RECONNECT_TIMEOUT_S)
+        else:
+            await client.disconnect()
+            await client.connect()
+            ok = True
+        _say("reconnected on retry" if ok else "reconnect on retry did not succeed")
+    except Exception as exc:  # noqa: BLE001 - next round
+        _say(f"reconnect failed: {type(exc).__name__}")
 
 
 async def _respond(send, status, body):

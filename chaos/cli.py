@@ -214,7 +214,7 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
         if settings.replicas is not None:
             fields["replicas"] = settings.replicas
         config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
-        runs.append((scenario, config, settings.traffic(len(config.models), config.replicas)))
+        runs.append((scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker)))
     codes = []
     with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
                    log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:
@@ -265,7 +265,7 @@ def _runner(settings, pool, results: Path):
     def make_run(scenario):
         fields = settings.stack_fields(scenario_general=scenario.general_settings()) | scenario.stack
         config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
-        run = Run(scenario, config, settings.traffic(len(config.models), config.replicas), results, backend=settings.backend,
+        run = Run(scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker), results, backend=settings.backend,
                   pool=pool, full_window=settings.full_window)
         run.execute()
         return run
@@ -451,8 +451,8 @@ def cmd_selftest(args) -> int:
     names = [catalog.get(n).name for n in args.mutant or []]  # an unknown name: one line, nothing built
     if args.backend != "local":
         raise UsageError("chaos selftest: mutants are local virtualenvs; use --backend local")
-    if args.rate <= 0:
-        raise UsageError(f"--rate {args.rate} must be positive (requests/s per worker)")
+    if args.rate is not None and args.rate <= 0:
+        raise UsageError(f"--rate {args.rate:g} must be positive (requests/s per worker)")
     plan = selftest.select(names, args.quick)
     base = _base_env(args)
     rows, out_dir = selftest.run_selftest(base, plan, args.results, rate=args.rate, keep_venvs=args.keep_venvs,
@@ -584,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mutant", action="append", metavar="NAME", help="only this mutant (repeatable); see --list")
     p.add_argument("--quick", action="store_true", help="the quick subset CI runs (a fixed build and one mutant, one scenario each)")
     p.add_argument("--list", action="store_true", help="list the mutants, what each changes and the scenarios that must catch it")
-    p.add_argument("--rate", type=float, default=40.0, help="chat requests per second per worker (default 40)")
+    p.add_argument("--rate", type=float, help="chat requests per second per worker (default: each scenario's own, else 40)")
     p.add_argument("--results", type=Path, default=Path("chaos-results"), help="evidence folders go here")
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local only: mutants are virtualenvs")
     p.add_argument("--keep-venvs", type=Path, metavar="DIR", help="build the mutants' virtualenvs here and keep them")

@@ -37,8 +37,8 @@ OPTIONS = (
     Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build; pytest: judged by the "
            "contracts, no known failure expected)", type=Path, metavar="PATH"),
     Option("replicas", "LiteLLM replicas (default: the scenario's)", type=int, metavar="N", pytest=False),
-    Option("rate", "chat requests per second per worker, the front door's share included (default 40)", default=40.0,
-           type=float, metavar="R"),
+    Option("rate", "chat requests per second per worker, the front door's share included (default: the scenario's "
+           "own, else 40)", type=float, metavar="R"),
     Option("probe_per_pair_s", "probe every (worker, model) pair at least every S seconds: raises the rate as needed "
            "(or says this machine cannot)", type=float, metavar="S"),
     Option("models", "the models: N generated names over several providers (e.g. 140), or names A,B,C", metavar="N|A,B,C"),
@@ -68,7 +68,7 @@ class RunSettings:
     litellm: str | list[str] | None = None
     litellm_venv: Path | None = None
     replicas: int | None = None
-    rate: float = 40.0
+    rate: float | None = None  # None: the scenario's own rate, else DEFAULT_RATE
     probe_per_pair_s: float | None = None
     models: str | None = None
     models_file: Path | None = None
@@ -91,9 +91,10 @@ class RunSettings:
             d["litellm_venv"] = Path(self.litellm_venv)
         return d | model_fields(self, scenario_general)
 
-    def traffic(self, models: int, workers: int) -> TrafficConfig:
-        """The traffic: --rate, raised to what --probe-per-pair-s asks (within this machine's means)."""
-        rate = self.rate
+    def traffic(self, models: int, workers: int, scenario_rate: float | None = None) -> TrafficConfig:
+        """The traffic: --rate (else the scenario's rate, else the default), raised to what
+        --probe-per-pair-s asks (within this machine's means)."""
+        rate = scenario_traffic_rate(self.rate, scenario_rate)
         if self.probe_per_pair_s is not None:
             if self.probe_per_pair_s <= 0:
                 raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g} must be a positive number of seconds")
@@ -105,6 +106,17 @@ class RunSettings:
                                  f"~{CHAT_CPU_MS:g} ms of LiteLLM CPU per chat, half the CPU left for the rest); ask for "
                                  f"--probe-per-pair-s {models * workers / (capacity - FRONT_DOOR_RATE):.1f} or more")
         return TrafficConfig(rate_per_worker=rate)
+
+
+DEFAULT_RATE = TrafficConfig().rate_per_worker
+
+
+def scenario_traffic_rate(asked: float | None, scenario_rate: float | None) -> float:
+    """The chat rate per worker of a run: the user's, else the scenario's, else the default."""
+    rate = asked if asked is not None else scenario_rate if scenario_rate is not None else DEFAULT_RATE
+    if rate <= 0:
+        raise UsageError(f"--rate {rate:g} must be positive (requests/s per worker)")
+    return rate
 
 
 # LiteLLM spends about this much CPU per chat completion on this project's machine (measured)

@@ -159,7 +159,7 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
             scenario = what
         fields = {f: getattr(chaos_stack_config, f) for f in chaos_stack_config.__dataclass_fields__}
         config = StackConfig.from_fields(fields | scenario.stack | overrides, f"chaos_run({scenario.name})")
-        r = Run(scenario, config, chaos_settings.traffic(len(config.models), config.replicas), Path(chaos_settings.results),
+        r = Run(scenario, config, chaos_settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker), Path(chaos_settings.results),
                 backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool)
         r.execute()
         return r
@@ -187,7 +187,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
             ensure_images([version])
             fields = s.stack_fields(version.removeprefix("venv:"), scenario.general_settings()) | scenario.stack
             config = StackConfig.from_fields(fields, f"scenario {name}")
-            run = Run(scenario, config, s.traffic(len(config.models), config.replicas), Path(s.results), backend=s.backend,
+            run = Run(scenario, config, s.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker), Path(s.results), backend=s.backend,
                       keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool)
             run.execute()
             if run.kept_stack:  # shown at once, not only in a failure report

@@ -29,6 +29,7 @@ long before the next step: seconds, or "recovery_bound" / "propagation_bound" (t
 which depend on the LiteLLM version's reload interval, + 1 s). Every schedule ends with heal-all
 and a recovery window of `recovery_s`.
 
+`rate_per_worker` is the chat rate the schedule runs at unless the user sets one (`--rate`).
 A scenario file may also carry what judges it: `contract` and `advisory` (invariant names) and
 `bounds`; Run writes them into every evidence folder's schedule.json so a replay is judged the same."""
 
@@ -55,7 +56,8 @@ PREVIOUS_STEP = "previous_step"
 EVENT_KIND = {"model_query_seen": "model_table_read"}
 SETTLE_BOUNDS = ("recovery_bound", "propagation_bound")
 ACTIONS = ("apply", "heal", "create_models", "delete_models", "update_models")
-SCHEDULE_FIELDS = ("name", "steps", "seed", "baseline_s", "recovery_s", "stack", "contract", "advisory", "bounds")
+SCHEDULE_FIELDS = ("name", "steps", "seed", "baseline_s", "recovery_s", "rate_per_worker", "stack", "contract", "advisory",
+                   "bounds")
 
 
 @dataclass
@@ -97,6 +99,9 @@ class Schedule:
     seed: int = 0
     baseline_s: float = 3.0
     recovery_s: float = 30.0
+    # the chat rate (requests/s per worker) this schedule runs at unless the user sets one (None: the
+    # default): a scenario that judges latency needs the machine to keep headroom
+    rate_per_worker: float | None = None
     # StackConfig fields the schedule ran with (replicas, allow_requests_on_db_unavailable, ...):
     # written into the evidence so that `chaos replay` brings up the same stack
     stack: dict = field(default_factory=dict)
@@ -122,6 +127,7 @@ class Schedule:
         steps = [_step_from_json(raw, i, source) for i, raw in enumerate(data["steps"])]
         schedule = cls(name=str(data.get("name", "replay")), steps=steps, seed=data.get("seed", 0),
                        baseline_s=data.get("baseline_s", 3.0), recovery_s=data.get("recovery_s", 30.0),
+                       rate_per_worker=data.get("rate_per_worker"),
                        stack=data.get("stack") or {}, contract=data.get("contract"), advisory=data.get("advisory"),
                        bounds=data.get("bounds") or {})
         schedule.validate(source)
@@ -143,6 +149,9 @@ class Schedule:
             raise UsageError(f"{source}: seed={self.seed!r} must be a whole number")
         for name in ("baseline_s", "recovery_s"):
             _seconds(getattr(self, name), f"{source}: {name}")
+        rate = self.rate_per_worker
+        if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
+            raise UsageError(f"{source}: rate_per_worker={rate!r} must be a positive number of requests/s per worker")
         if not isinstance(self.stack, dict):
             raise UsageError(f"{source}: stack={self.stack!r} must be an object of stack settings")
         ids: set[str] = set()

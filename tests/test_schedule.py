@@ -139,6 +139,21 @@ def test_a_schedule_round_trips_through_json_with_its_fallback_and_judges():
     assert replayed.contract == scenario.contract and replayed.bounds == scenario.bounds
 
 
+def test_a_schedules_own_chat_rate_round_trips_and_yields_to_the_users():
+    from chaos.options import DEFAULT_RATE, RunSettings, scenario_traffic_rate
+
+    s11 = scenarios.get("S11").schedule
+    assert Schedule.from_json(s11.to_json(), "evidence").rate_per_worker == s11.rate_per_worker < DEFAULT_RATE
+    assert RunSettings().traffic(3, 2, s11.rate_per_worker).rate_per_worker == s11.rate_per_worker
+    assert RunSettings(rate=33.0).traffic(3, 2, s11.rate_per_worker).rate_per_worker == 33.0  # --rate wins
+    assert scenario_traffic_rate(None, None) == DEFAULT_RATE
+    for bad in (0, -5, "fast", True):
+        with pytest.raises(UsageError, match=f"rate_per_worker={bad!r}"):
+            Schedule.from_json({"steps": [], "rate_per_worker": bad}, "s.json")
+    with pytest.raises(UsageError, match="--rate -1 must be positive"):
+        RunSettings(rate=-1.0).traffic(3, 2)
+
+
 def test_a_scenario_naming_an_unknown_invariant_is_refused():
     with pytest.raises(UsageError, match="no invariant 'no_such_checker'"):
         Scenario("X", "x", Schedule("X", []), contract=("no_such_checker",)).validate()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import scenarios
 from ..litellm_env import LiteLLMEnv
+from ..options import scenario_traffic_rate
 from ..paths import state_dir
 from ..runner import Run
 from ..stack import StackConfig
@@ -53,7 +54,7 @@ def select(names: list[str] | None, quick: bool) -> list[tuple[Mutant, tuple[str
     return [(m, m.scenarios[:1] if quick else m.scenarios) for m in chosen]
 
 
-def run_selftest(base: LiteLLMEnv, plan: list[tuple[Mutant, tuple[str, ...]]], results: Path, *, rate: float,
+def run_selftest(base: LiteLLMEnv, plan: list[tuple[Mutant, tuple[str, ...]]], results: Path, *, rate: float | None,
                  backend: str = "local", keep_venvs: Path | None = None, log=print) -> tuple[list[Row], Path]:
     out_dir = results / "selftest" / time.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True)
@@ -80,12 +81,13 @@ def _tmp_root() -> Path:
     return root
 
 
-def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float, backend: str, log) -> Row:
+def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float | None, backend: str, log) -> Row:
     scenario = scenarios.get(name)
     config = StackConfig.from_fields({"litellm_venv": env.root, "litellm_version": env.version} | scenario.stack,
                                      f"scenario {name}")
     t0 = time.monotonic()
-    run = Run(scenario, config, TrafficConfig(rate_per_worker=rate), results, backend=backend)
+    traffic = TrafficConfig(rate_per_worker=scenario_traffic_rate(rate, scenario.schedule.rate_per_worker))
+    run = Run(scenario, config, traffic, results, backend=backend)
     verdict = run.execute()
     observed = {"fail": CAUGHT, "pass": PASSES}.get(verdict.status, "aborted")
     logs = Path(run.evidence) / "logs"

@@ -34,6 +34,7 @@ import importlib.machinery
 import json
 import os
 import sys
+from urllib.parse import urlsplit
 
 TARGET = "litellm.proxy.proxy_server"
 GAP_S = 0.3
@@ -245,8 +246,6 @@ async def _retry_db_setup(ps):
 
 async def _db_port_open():
     """Whether DATABASE_URL's host and port accept a TCP connection (True when it cannot tell)."""
-    from urllib.parse import urlsplit
-
     try:
         url = urlsplit(os.environ.get("DATABASE_URL", ""))
         host, port = url.hostname, url.port or 5432

@@ -83,7 +83,12 @@ UPDATE_NOT_LOCAL = (
 )
 EARLIER_REVISION = " (seen with an earlier revision of this suite, not re-run since)"
 SLOW_PROBES_WHILE_STUCK = "probes slowed while the stuck worker restarts (load-dependent)"
-STUCK_LISTING = STUCK + "; its /v1/models lists none of the models meanwhile"
+LOADED_MACHINE = (
+    "at 40 chats/s per worker a 2-core machine runs short of CPU while a worker starts or models are created: "
+    "chats queue past the no_stall bound (load-dependent; advisory here)"
+)
+LISTS_NONE = "; its /v1/models lists none of the models meanwhile"
+STUCK_LISTING = STUCK + LISTS_NONE
 
 RESTART_BROKEN = ("no_invalid_model_ready_gated", "client_invalid_model", "readiness_truthful", "recovery",
                   "no_model_lost", "models_loaded_before_ready", "no_invalid_model_strict")
@@ -105,29 +110,32 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     ("S12", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "client_invalid_model"),
     ("S13", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
     # 1.106.2
-    ("S1", "1.106.2"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
-    ("S2", "1.106.2"): fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN),
-    ("S3", "1.106.2"): fails(READY_BEFORE_MODELS, "models_loaded_before_ready"),
+    ("S1", "1.106.2"): {**fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT), **flaky(LOADED_MACHINE, "no_stall")},
+    ("S2", "1.106.2"): fails(STUCK_DB_ONLY_SETTING + LISTS_NONE, *RESTART_BROKEN, "listing_consistent"),
+    ("S3", "1.106.2"): {**fails(READY_BEFORE_MODELS, "models_loaded_before_ready"), **flaky(LOADED_MACHINE, "no_stall")},
     ("S4", "1.106.2"): flaky(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
     ("S6", "1.106.2"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
     ("S8", "1.106.2"): {**fails(SLOW_PARALLEL_CREATES, "read_after_create"),
                         **flaky(SLOW_PARALLEL_CREATES, "no_model_lost")},
+    ("S7", "1.106.2"): flaky(LOADED_MACHINE, "no_stall"),
     ("S9", "1.106.2"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
     ("S13", "1.106.2"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
     # 1.108.7, the default
     ("S1", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
                         **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
     ("S2", "1.108.7"): fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN),
+    ("S3", "1.108.7"): flaky(READY_BEFORE_MODELS + " (seen both ways)", "models_loaded_before_ready"),
     ("S4", "1.108.7"): flaky(ROLLING_RESTART_TIMING, *DURING_FAULT, "recovery"),
     ("S6", "1.108.7"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
-    ("S7", "1.108.7"): flaky(SLOW_CREATE, "read_after_create"),
-    ("S8", "1.108.7"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
+    ("S7", "1.108.7"): {**flaky(SLOW_CREATE, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
+    ("S8", "1.108.7"): {**fails(SLOW_PARALLEL_CREATES, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
     ("S9", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
                         **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
     ("S10", "1.108.7"): flaky(SLOW_DELETE, "delete_propagates"),
+    ("S12", "1.108.7"): flaky(LOADED_MACHINE, "no_stall"),
     ("S13", "1.108.7"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
 }
-# Observed passing (every invariant): S5 on 1.82.3 (S11 with an earlier revision); S5, S7, S10, S11, S12 on 1.106.2; S3, S5, S11, S12 on 1.108.7.
+# Observed passing (every invariant): S5 on 1.82.3 (S11 with an earlier revision); S5, S10, S11, S12 on 1.106.2; S5, S11 on 1.108.7.
 
 
 def expectation(scenario: str, version: str, invariant: str) -> Expectation | None:

@@ -1,5 +1,6 @@
 """Rendering the report of a 10-minute, 5-worker run (about 100k chat operations plus readiness
-polls): wall time and peak memory of `chaos report DIR`, in a fresh process each round.
+polls): wall time and peak memory of `chaos report DIR`, in a fresh process each round; then the
+wall time of `chaos report DIR --issue` (the issue-ready Markdown and its timeline) on it.
 
     .venv/bin/python benchmarks/report_render.py [--rounds 3] [--seconds 600] [--workers 5]
 
@@ -51,6 +52,14 @@ def main() -> None:
             peaks.append(float(peak_mb))
             print(f"  render {float(render_s):.2f} s (whole process incl. interpreter start {process_s:.2f} s), "
                   f"peak RSS {float(peak_mb):.0f} MB, {ops} operations")
+        issue_walls = []
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "chaos.cli", "report", str(folder), "--issue", "--out", f"{tmp}/issue.md"],
+                           capture_output=True, text=True, cwd=ROOT, check=True)
+            issue_walls.append(time.perf_counter() - t)
+        print(f"chaos report --issue: median {statistics.median(issue_walls):.2f} s, all "
+              f"{[round(w, 2) for w in issue_walls]} (whole command, interpreter start included)")
         print(f"report render: median {statistics.median(walls):.2f} s per run, peak RSS max {max(peaks):.0f} MB "
               f"(target < 5 s, < 500 MB); cpu of this harness {resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.1f} s user")
 

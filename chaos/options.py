@@ -98,13 +98,15 @@ class RunSettings:
         if self.probe_per_pair_s is not None:
             if self.probe_per_pair_s <= 0:
                 raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g} must be a positive number of seconds")
-            rate = max(rate, direct_rate_needed(models, self.probe_per_pair_s) + FRONT_DOOR_RATE / workers)
-            total, capacity = rate * workers, chat_capacity()
+            needed = direct_rate_needed(models, self.probe_per_pair_s) + FRONT_DOOR_RATE / workers
+            if needed <= rate:  # the rate asked for already probes every pair that often
+                return TrafficConfig(rate_per_worker=rate)
+            rate, total, capacity = needed, needed * workers, chat_capacity()
             if total > capacity:
                 raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g}: {models} models on {workers} workers need "
                                  f"{total:.0f} chats/s; this machine sustains about {capacity:.0f} ({os.cpu_count()} cores, "
                                  f"~{CHAT_CPU_MS:g} ms of LiteLLM CPU per chat, half the CPU left for the rest); ask for "
-                                 f"--probe-per-pair-s {models * workers / (capacity - FRONT_DOOR_RATE):.1f} or more")
+                                 f"--probe-per-pair-s {models * workers / max(capacity - FRONT_DOOR_RATE, 1):.1f} or more")
         return TrafficConfig(rate_per_worker=rate)
 
 
@@ -119,8 +121,10 @@ def scenario_traffic_rate(asked: float | None, scenario_rate: float | None) -> f
     return rate
 
 
-# LiteLLM spends about this much CPU per chat completion on this project's machine (measured)
-CHAT_CPU_MS = 12.0
+# LiteLLM's CPU per chat completion, measured on this project's 2-core machine: 2 workers of 1.108.7
+# took 1.26-1.31 cores for 48-58 chats/s (benchmarks/listing_probes.py); with half the CPU left
+# for the rest that is ~42 chats/s, where benchmarks/machine_headroom.py sees the latency knee
+CHAT_CPU_MS = 24.0
 FRONT_DOOR_RATE = TrafficConfig().front_door_rate
 
 

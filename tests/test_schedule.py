@@ -242,3 +242,15 @@ def test_a_fault_touches_its_worker_or_the_whole_fleet():
     assert touched_by({"kind": "worker_restart", "worker": "worker-1"}, workers) == {"worker-1"}
     assert touched_by({"kind": "link_down", "link": "workers"}, workers) == set(workers)
     assert touched_by({"kind": "pg_stop"}, workers) == set(workers)
+
+
+def test_probe_per_pair_raises_the_rate_or_says_this_machine_cannot():
+    from chaos.options import DEFAULT_RATE, FRONT_DOOR_RATE, RunSettings
+
+    assert RunSettings(probe_per_pair_s=1000.0).traffic(3, 2).rate_per_worker == DEFAULT_RATE  # already met
+    assert RunSettings(rate=1.0, probe_per_pair_s=1.0).traffic(3, 2).rate_per_worker == 3 + FRONT_DOOR_RATE / 2
+    with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0.05: 1400 models on 3 workers need \d+ chats/s; "
+                                         r"this machine sustains about \d+ .* ask for --probe-per-pair-s [\d.]+ or more$"):
+        RunSettings(probe_per_pair_s=0.05).traffic(1400, 3)
+    with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0 must be a positive number of seconds$"):
+        RunSettings(probe_per_pair_s=0.0).traffic(3, 2)

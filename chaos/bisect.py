@@ -4,7 +4,9 @@
 The releases between V1 and V2 come from the package index (final releases unless asked;
 denylisted ones skipped; one that cannot be installed here is skipped, and said so). Each tried
 version gets its cached environment (its own schema migrations, as always) and runs the scenario
-`tries` times: all the same outcome gives good or bad, a mix is `flaky`, and the search says so.
+`tries` times: all the same outcome gives good or bad, a mix is `flaky`, and the search says so. A
+version none of whose runs could be judged (it does not start here, say, or the run aborted) is
+`unusable`: the search leaves it out, like `git bisect skip`, and names it in its answer.
 Good may be older or newer than bad (a regression, or a fix). A binary search over the installable
 releases; the answer is the first release on the far side of the change, with the table of every
 version tried (outcome, evidence folders)."""
@@ -18,13 +20,13 @@ from .oracle.checkers import CHECKERS
 from .releases import Release, releases, version_key, why_not_installable
 from .versions import COMPROMISED_LITELLM_VERSIONS
 
-GOOD, BAD, FLAKY = "good", "bad", "flaky"
+GOOD, BAD, FLAKY, UNUSABLE = "good", "bad", "flaky", "unusable"
 
 
 @dataclass
 class Tried:
     version: str
-    outcome: str  # good | bad | flaky
+    outcome: str  # good | bad | flaky | unusable
     statuses: list[str]
     evidence: list[str] = field(default_factory=list)
 
@@ -54,9 +56,13 @@ def candidates(good: str, bad: str, include_prereleases: bool, log=print) -> tup
 
 
 def judge(statuses: list[str]) -> str:
-    if all(s == "pass" for s in statuses):
+    """The outcome of a version's runs; a run that could not judge (aborted, not checked) does not count."""
+    judged = [s for s in statuses if s in ("pass", "fail")]
+    if not judged:
+        return UNUSABLE
+    if all(s == "pass" for s in judged):
         return GOOD
-    if all(s == "fail" for s in statuses):
+    if all(s == "fail" for s in judged):
         return BAD
     return FLAKY
 
@@ -68,16 +74,27 @@ def bisect(versions: list[str], outcome_of) -> tuple[str | None, list[Tried], st
     if tried[versions[0]].outcome != GOOD or tried[versions[-1]].outcome != BAD:
         return None, list(tried.values()), (f"the ends do not hold: {versions[0]} is {tried[versions[0]].outcome}, "
                                             f"{versions[-1]} is {tried[versions[-1]].outcome}")
-    lo, hi = 0, len(versions) - 1  # versions[lo] good, versions[hi] bad
+    live = list(versions)  # the unusable ones leave it
+    lo, hi = 0, len(live) - 1  # live[lo] good, live[hi] bad
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        t = tried.setdefault(versions[mid], outcome_of(versions[mid]))
+        t = tried.setdefault(live[mid], outcome_of(live[mid]))
+        if t.outcome == UNUSABLE:
+            del live[mid]
+            hi -= 1
+            continue
         if t.outcome == FLAKY:
-            order = sorted(tried.values(), key=lambda x: versions.index(x.version))
-            return None, order, f"{versions[mid]} is flaky (runs disagree: {t.statuses}); the change is between {versions[lo]} and {versions[hi]}"
+            return None, _in_order(tried, versions), (f"{live[mid]} is flaky (runs disagree: {t.statuses}); "
+                                                     f"the change is between {live[lo]} and {live[hi]}")
         lo, hi = (mid, hi) if t.outcome == GOOD else (lo, mid)
-    order = sorted(tried.values(), key=lambda x: versions.index(x.version))
-    return versions[hi], order, f"first {BAD} release: {versions[hi]} (the last {GOOD} one before it: {versions[lo]})"
+    skipped = [t.version for t in _in_order(tried, versions) if t.outcome == UNUSABLE]
+    return live[hi], _in_order(tried, versions), (
+        f"first {BAD} release: {live[hi]} (the last {GOOD} one before it: {live[lo]})"
+        + (f"; left out as unusable here: {', '.join(skipped)}" if skipped else ""))
+
+
+def _in_order(tried: dict[str, Tried], versions: list[str]) -> list[Tried]:
+    return sorted(tried.values(), key=lambda t: versions.index(t.version))
 
 
 def check_invariant(name: str | None) -> None:
@@ -85,4 +102,4 @@ def check_invariant(name: str | None) -> None:
         raise UsageError(f"--invariant {name!r} does not exist; expected one of: {', '.join(CHECKERS)}")
 
 
-__all__ = ["BAD", "FLAKY", "GOOD", "Release", "Tried", "bisect", "candidates", "check_invariant", "judge"]
+__all__ = ["BAD", "FLAKY", "GOOD", "UNUSABLE", "Release", "Tried", "bisect", "candidates", "check_invariant", "judge"]

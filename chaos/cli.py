@@ -337,8 +337,8 @@ def cmd_bisect(args) -> int:
             make_run = _runner(options.from_cli(args), pool, settings.results / "bisect-runs")
             for _ in range(args.tries):
                 run = make_run(scenario)
-                result = run.verdict.invariant(args.invariant).status if args.invariant else run.verdict.status
-                statuses.append(result)
+                invariant = run.verdict.invariant(args.invariant) if args.invariant else None
+                statuses.append(invariant.status if invariant else run.verdict.status)  # aborted: no invariants
                 folders.append(str(run.evidence))
         t = Tried(version, judge(statuses), statuses, folders)
         print(f"bisect: {version}: {t.outcome} {statuses}", file=sys.stderr, flush=True)

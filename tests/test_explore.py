@@ -1,9 +1,9 @@
 """explore's signatures and groups, shrink's candidates, bisect's search: pure logic, no stack
-(their real runs: benchmarks/explore_bisect.py and the closing notes)."""
+(their real runs: benchmarks/explore_throughput.py, `chaos bisect` and the closing notes)."""
 
 import pytest
 
-from chaos.bisect import BAD, FLAKY, GOOD, Tried, bisect, judge
+from chaos.bisect import BAD, FLAKY, GOOD, UNUSABLE, Tried, bisect, judge
 from chaos.explore import group_runs, scenario_for, signature
 from chaos.generate import Shape
 from chaos.schedule import Schedule, Step
@@ -72,6 +72,16 @@ def test_bisect_says_when_the_ends_do_not_hold_or_a_version_is_flaky():
     assert first is None and "c is flaky" in why
 
 
-@pytest.mark.parametrize("statuses, expected", [(["pass", "pass"], GOOD), (["fail"], BAD), (["pass", "fail"], FLAKY)])
+def test_bisect_leaves_out_a_version_that_cannot_be_judged_and_names_it():
+    versions = [f"1.{i}" for i in range(10)]
+    table = {v: GOOD if i < 6 else BAD for i, v in enumerate(versions)} | {"1.4": UNUSABLE, "1.5": UNUSABLE}
+    first, tried, why = bisect(versions, _outcomes(table))
+    assert first == "1.6" and "the last good one before it: 1.3" in why
+    assert "left out as unusable here: " in why and "1.4" in why.split("unusable here: ")[1]
+
+
+@pytest.mark.parametrize("statuses, expected", [(["pass", "pass"], GOOD), (["fail"], BAD), (["pass", "fail"], FLAKY),
+                                                (["aborted"], UNUSABLE), (["aborted", "fail"], BAD),
+                                                (["not_checked"], UNUSABLE)])
 def test_judge(statuses, expected):
     assert judge(statuses) == expected

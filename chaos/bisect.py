@@ -8,8 +8,9 @@ version gets its cached environment (its own schema migrations, as always) and r
 version none of whose runs could be judged (it does not start here, say, or the run aborted) is
 `unusable`: the search leaves it out, like `git bisect skip`, and names it in its answer.
 Good may be older or newer than bad (a regression, or a fix). A binary search over the installable
-releases; the answer is the first release on the far side of the change, with the table of every
-version tried (outcome, evidence folders)."""
+releases; the answer is the release that brought the change (the newer side of it; a set of releases
+when unusable ones lie on the boundary), with the table of every version tried (outcome, evidence
+folders)."""
 
 from __future__ import annotations
 
@@ -68,8 +69,8 @@ def judge(statuses: list[str]) -> str:
 
 
 def bisect(versions: list[str], outcome_of) -> tuple[str | None, list[Tried], str]:
-    """versions[0] is good, versions[-1] bad; outcome_of(version) -> Tried. Returns (the first bad
-    version, every version tried, a one-line conclusion)."""
+    """versions[0] is good, versions[-1] bad; outcome_of(version) -> Tried. Returns (the release that
+    brought the change, every version tried, a one-line conclusion)."""
     tried = {v: outcome_of(v) for v in (versions[0], versions[-1])}
     if tried[versions[0]].outcome != GOOD or tried[versions[-1]].outcome != BAD:
         return None, list(tried.values()), (f"the ends do not hold: {versions[0]} is {tried[versions[0]].outcome}, "
@@ -87,10 +88,22 @@ def bisect(versions: list[str], outcome_of) -> tuple[str | None, list[Tried], st
             return None, _in_order(tried, versions), (f"{live[mid]} is flaky (runs disagree: {t.statuses}); "
                                                      f"the change is between {live[lo]} and {live[hi]}")
         lo, hi = (mid, hi) if t.outcome == GOOD else (lo, mid)
-    skipped = [t.version for t in _in_order(tried, versions) if t.outcome == UNUSABLE]
-    return live[hi], _in_order(tried, versions), (
-        f"first {BAD} release: {live[hi]} (the last {GOOD} one before it: {live[lo]})"
-        + (f"; left out as unusable here: {', '.join(skipped)}" if skipped else ""))
+    return _conclude(versions, live[lo], live[hi], _in_order(tried, versions))
+
+
+def _conclude(versions: list[str], good: str, bad: str, tried: list[Tried]) -> tuple[str, list[Tried], str]:
+    """Good and bad are adjacent among the releases that could be judged. The change came with the
+    newer of the two, or with an unusable release between them (git bisect's "could be any of")."""
+    regression = version_key(versions[0]) < version_key(versions[-1])  # the good end is the older one
+    (older, newer), new_outcome = ((good, bad), BAD) if regression else ((bad, good), GOOD)
+    unjudged = versions[versions.index(good) + 1:versions.index(bad)]  # each was tried and found unusable
+    skipped = [t.version for t in tried if t.outcome == UNUSABLE]
+    kind, old_outcome = ("a regression", GOOD) if regression else ("a fix", BAD)
+    said = f"{newer} is the first {new_outcome} release ({kind}; the last {old_outcome} one before it: {older})"
+    if unjudged:
+        said = (f"the change ({kind}) came in one of {', '.join(sorted([*unjudged, newer], key=version_key))}: "
+                f"{older} is the last {old_outcome} release, {newer} the first {new_outcome} one that could be run here")
+    return newer, tried, said + (f"; left out as unusable here: {', '.join(skipped)}" if skipped else "")
 
 
 def _in_order(tried: dict[str, Tried], versions: list[str]) -> list[Tried]:

@@ -345,7 +345,7 @@ def cmd_bisect(args) -> int:
         return t
 
     t0 = time.monotonic()
-    first_bad, tried, conclusion = bisect(versions, outcome_of)
+    changed_in, tried, conclusion = bisect(versions, outcome_of)
     what = f"{scenario.name}'s {args.invariant}" if args.invariant else f"{scenario.name}'s verdict"
     print(f"{what} between {args.good} (good) and {args.bad} (bad): {len(versions)} installable release(s), "
           f"{len(tried)} tried, {sum(len(t.statuses) for t in tried)} runs, {time.monotonic() - t0:.0f} s")
@@ -353,7 +353,7 @@ def cmd_bisect(args) -> int:
     for t in tried:
         print(f"| {t.version} | {t.outcome} | {', '.join(t.statuses)} | {' '.join(t.evidence)} |")
     print(conclusion)
-    return 0 if first_bad else 1
+    return 0 if changed_in else 1
 
 
 def cmd_replay(args) -> int:

@@ -20,6 +20,9 @@ from .traffic.engine import FRONT_DOOR, TrafficEngine
 
 # a front-door read-back is repeated this often until the propagation bound (read_until_bound)
 READ_BACK_INTERVAL_S = 1.0
+# after heal-all, a worker the schedule (re)started is given this long from its spawn to listen before
+# the recovery clock starts without it (a worker that never listens then fails recovery)
+LISTEN_ALLOWANCE_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,25 @@ class StepInterpreter:
                 self.events.record("fault_heal_failed", step=step_id, fault=fault.describe(), error=str(exc)[:300])
         self.applied.clear()
         return errors
+
+    def await_listening(self, workers: list[str]) -> list[str]:
+        """After heal-all: a worker spawned late in the schedule cannot answer before its process
+        listens, which says nothing about the DB. Wait until each one's latest spawn is live
+        (worker_live, bug-independent), at most LISTEN_ALLOWANCE_S from that spawn; return what
+        was waited for, e.g. ["worker-2: live after 31.2 s"]."""
+        said = []
+        for name in workers:
+            spawned = self.events.events("worker_spawned", worker=name)
+            if not spawned or self.events.first("worker_live", after=spawned[-1]["t"], worker=name):
+                continue
+            began = time.monotonic()
+            deadline = spawned[-1]["t"] + LISTEN_ALLOWANCE_S
+            live = self.events.wait_for("worker_live", max(0.0, deadline - began), after=spawned[-1]["t"], worker=name)
+            said.append(f"{name}: live after {time.monotonic() - began:.1f} s" if live
+                        else f"{name}: not live {LISTEN_ALLOWANCE_S:g} s after its spawn")
+        if said:
+            self.events.record("recovery_clock_waited", workers=said)
+        return said
 
     # ------------------------------------------------------------------ triggers
     def _wait_trigger(self, step: Step, t0: float, last_fired: float) -> None:

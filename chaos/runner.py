@@ -3,8 +3,9 @@
 Phases: start the stack; traffic at every (worker, model) pair, every worker's listings and
 through the front door; a baseline window (no fault: every pair must succeed, else the run is
 "aborted: baseline not met"); the schedule's steps (chaos.interpreter); heal-all (always, in a
-finally); a recovery window; a final probe round and DB read; the checkers, each invariant with
-its role in the scenario (contract or advisory)."""
+finally); a recovery window, from when every worker restarted late in the schedule listens; a
+final probe round and DB read; the checkers, each invariant with its role in the scenario
+(contract or advisory)."""
 
 from __future__ import annotations
 
@@ -205,6 +206,10 @@ class Run:
                 stack.events.record("heal_all")
             if heal_errors:
                 raise FaultError("; ".join(heal_errors))
+            waited = interpreter.await_listening(list(workers))
+            if waited:  # the recovery clock starts once a worker restarted late in the schedule listens
+                self.log(f"[{self.scenario.name}] healed; waited for restarted workers to listen: {'; '.join(waited)}")
+                heal_t = time.monotonic()
             recovery = max(schedule.recovery_s, bounds.recovery_s + 2)
             self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bounds.recovery_s:.0f} s)"
                      + ("" if self.full_window else f", ending once the contract is decided (+{self.tail_s:g} s)"))

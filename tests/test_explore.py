@@ -76,8 +76,21 @@ def test_bisect_leaves_out_a_version_that_cannot_be_judged_and_names_it():
     versions = [f"1.{i}" for i in range(10)]
     table = {v: GOOD if i < 6 else BAD for i, v in enumerate(versions)} | {"1.4": UNUSABLE, "1.5": UNUSABLE}
     first, tried, why = bisect(versions, _outcomes(table))
-    assert first == "1.6" and "the last good one before it: 1.3" in why
+    assert first == "1.6" and "came in one of 1.4, 1.5, 1.6: 1.3 is the last good release" in why
     assert "left out as unusable here: " in why and "1.4" in why.split("unusable here: ")[1]
+
+
+def test_bisect_names_a_fix_when_good_is_the_newer_end():
+    # the shape of S1's recovery between 1.106.2 (good) and 1.82.3 (bad) on this machine
+    versions = ["1.106.2", "1.98.0", "1.97.0", "1.96.0", "1.94.3", "1.91.0", "1.82.3"]
+    table = {"1.106.2": GOOD, "1.98.0": GOOD, "1.97.0": UNUSABLE, "1.96.0": UNUSABLE, "1.94.3": BAD, "1.91.0": BAD,
+             "1.82.3": BAD}
+    first, _, why = bisect(versions, _outcomes(table))
+    assert first == "1.98.0"
+    assert why.startswith("the change (a fix) came in one of 1.96.0, 1.97.0, 1.98.0: 1.94.3 is the last bad release")
+    table |= {"1.97.0": GOOD, "1.96.0": BAD}
+    first, _, why = bisect(versions, _outcomes(table))
+    assert (first, why) == ("1.97.0", "1.97.0 is the first good release (a fix; the last bad one before it: 1.96.0)")
 
 
 @pytest.mark.parametrize("statuses, expected", [(["pass", "pass"], GOOD), (["fail"], BAD), (["pass", "fail"], FLAKY),

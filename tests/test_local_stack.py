@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -97,6 +98,34 @@ def test_worker_crash_is_restarted_by_policy(stack):
     assert kinds[:3] == ["worker_exited", "worker_backoff", "worker_restarted"]
     with _client(stack.master_key) as client:
         assert chat(client, after.url, "gpt-4o-mini").status_code == 200
+
+
+def test_waiting_on_a_worker_that_keeps_exiting_gives_up_at_the_third_exit(stack):
+    name = stack.workers()[0].name
+
+    def current():
+        return next(w for w in stack.workers() if w.name == name)
+
+    def kill_next_spawns(after: int):  # each new process SIGKILLed as soon as it is spawned: a crash loop at start
+        for _ in range(3):
+            deadline = time.monotonic() + 30
+            while current().spawns == after and time.monotonic() < deadline:
+                time.sleep(0.05)
+            after = current().spawns
+            os.kill(current().pid, signal.SIGKILL)
+
+    first, killed_at = current(), time.monotonic()
+    os.kill(first.pid, signal.SIGKILL)
+    assert stack.events.wait_for("worker_backoff", 30, after=killed_at, worker=name)  # no longer ready
+    killer = threading.Thread(target=kill_next_spawns, args=(first.spawns,))
+    killer.start()
+    began = time.monotonic()
+    with pytest.raises(WorkerNotReady) as err:
+        stack.wait_ready(name, 300)
+    killer.join()
+    assert "crash loop at start" in str(err.value)
+    assert time.monotonic() - began < 120  # at the third exit, not at the 300 s timeout
+    stack.wait_ready(name, 120)  # the restart policy brings it back once nothing kills it
 
 
 def test_worker_stopped_on_purpose_stays_stopped(stack):

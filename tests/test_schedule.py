@@ -254,3 +254,22 @@ def test_probe_per_pair_raises_the_rate_or_says_this_machine_cannot():
         RunSettings(probe_per_pair_s=0.05).traffic(1400, 3)
     with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0 must be a positive number of seconds$"):
         RunSettings(probe_per_pair_s=0.0).traffic(3, 2)
+
+
+def test_after_heal_the_recovery_clock_waits_for_a_late_restarted_worker_to_listen(monkeypatch):
+    interp, events = _interpreter()
+    events.record("worker_spawned", worker="worker-1", spawn=1)
+    events.record("worker_live", worker="worker-1", spawn=1)  # listening since: nothing to wait for
+    assert interp.await_listening(["worker-1", "worker-2"]) == [] and not events.events("recovery_clock_waited")
+    events.record("worker_spawned", worker="worker-2", spawn=2)  # restarted by the last step
+    _later(0.3, events, "worker_live", worker="worker-2", spawn=2)
+    t0 = time.monotonic()
+    said = interp.await_listening(["worker-1", "worker-2"])
+    assert 0.25 <= time.monotonic() - t0 < 1.0
+    assert said == [said[0]] and said[0].startswith("worker-2: live after ")
+    monkeypatch.setattr("chaos.interpreter.LISTEN_ALLOWANCE_S", 0.3)  # one that never listens: bounded
+    events.record("worker_spawned", worker="worker-2", spawn=3)
+    t0 = time.monotonic()
+    assert interp.await_listening(["worker-2"]) == ["worker-2: not live 0.3 s after its spawn"]
+    assert time.monotonic() - t0 < 1.0
+    assert len(events.events("recovery_clock_waited")) == 2

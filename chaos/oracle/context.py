@@ -17,7 +17,7 @@ class CheckContext:
     workers: list[str]
     models: list[str]  # valid from the start (seeded into the DB, or in the config file)
     events: list[dict]
-    heal_t: float | None  # when the final heal-all completed
+    heal_t: float | None  # the recovery clock: heal-all done and every worker restarted late in the schedule listening
     end_t: float  # end of the run (the final probe round starts here)
     recovery_bound_s: float  # after heal, every pair must succeed within this
     propagation_bound_s: float  # after a model change returns 200, every worker must follow within this

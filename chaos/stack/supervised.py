@@ -39,6 +39,10 @@ from .model_reads import ModelReadWatcher
 from .supervisor import Supervisor
 from ..waiting import wait_until
 
+# A worker waited on with its DB healthy (stack start, warm reset) that exits this often without
+# answering cannot start here (an import error, say): give up at once rather than at the timeout.
+START_CRASH_LOOP_EXITS = 3
+
 
 def new_run_id() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
@@ -316,14 +320,26 @@ class SupervisedStack(Stack):
             with self._lock:
                 return worker.state
 
+        def exits() -> int:
+            return len(self.events.events("worker_exited", worker=name))
+
+        exits_before = exits()
+
+        def crash_loop() -> bool:
+            return exits() - exits_before >= START_CRASH_LOOP_EXITS
+
         def not_ready() -> WorkerNotReady:
-            exits = len(self.events.events("worker_exited", worker=name))
-            why = f"it is {state().value}" if state() in (WorkerState.STOPPED, WorkerState.CRASHED) else f"no readiness 200 within {timeout:.0f} s"
-            return WorkerNotReady(f"{name} ({worker.url}) is not ready: {why}, {exits} exit(s) so far; "
+            if state() in (WorkerState.STOPPED, WorkerState.CRASHED):
+                why = f"it is {state().value}"
+            elif crash_loop():
+                why = f"it exited {START_CRASH_LOOP_EXITS} times without answering (a crash loop at start)"
+            else:
+                why = f"no readiness 200 within {timeout:.0f} s"
+            return WorkerNotReady(f"{name} ({worker.url}) is not ready: {why}, {exits()} exit(s) so far; "
                                   f"log tail ({worker.process.log_path}):\n{self.redact(worker.process.log_tail(20))}")
 
         wait_until(lambda: state() == WorkerState.READY, timeout,
-                   give_up=lambda: state() in (WorkerState.STOPPED, WorkerState.CRASHED), fail=not_ready)
+                   give_up=lambda: state() in (WorkerState.STOPPED, WorkerState.CRASHED) or crash_loop(), fail=not_ready)
 
     def component_logs(self) -> dict[str, Path]:
         return {p.stem: p for p in sorted(self.log_dir.glob("*.log"))}

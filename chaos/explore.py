@@ -27,6 +27,9 @@ CONTRACT = (*RESTART_CONTRACT, "read_after_create", "create_propagates", "delete
 ADVISORY = RESTART_ADVISORY
 _LIFECYCLE = {"worker_spawned": "starting", "worker_live": "live", "worker_ready": "ready", "worker_stopped": "down",
               "worker_killed": "down", "worker_exited": "down", "worker_paused": "paused", "worker_resumed": "ready"}
+# violations that exist only at a worker whose readiness said 200 (the harness's own readiness probe,
+# which sees it before the supervisor's slower poll records worker_ready): their state is "ready"
+_AT_READY_WORKERS = {"no_invalid_model_ready_gated", "readiness_truthful"}
 
 
 def scenario_for(seed: int, shape: Shape, options: Options | None = None) -> Scenario:
@@ -44,13 +47,19 @@ def signature(verdict: dict, events: list[dict]) -> tuple:
     name, v = first
     t = v.get("first", {}).get("t", 0)
     faults = tuple(sorted({f.split("(")[0] for f in v.get("faults_active") or []})) or ("none",)
+    state = "ready" if name in _AT_READY_WORKERS else _state_at(events, v.get("worker"), t)
+    return failed, f"{name}: {v.get('first', {}).get('cls')}", faults, state
+
+
+def _state_at(events: list[dict], worker: str | None, t: float) -> str:
+    """The worker's lifecycle state at t, from the supervisor's events."""
     state = "unknown"
     for e in sorted(events, key=lambda e: e["t"]):
         if e["t"] > t:
             break
-        if e.get("worker") == v.get("worker") and e["kind"] in _LIFECYCLE:
+        if e.get("worker") == worker and e["kind"] in _LIFECYCLE:
             state = _LIFECYCLE[e["kind"]]
-    return failed, f"{name}: {v.get('first', {}).get('cls')}", faults, state
+    return state
 
 
 def describe(sig: tuple) -> str:

@@ -7,7 +7,8 @@ period, a create count), one replica fewer when no step names the last one. Infr
 deterministic, so each candidate runs `tries` times and counts as failing when it fails with the
 same signature at least as often as the original did (the original is run `tries` times first:
 its share is reported). The first failing candidate is taken and the search starts again from it,
-until no candidate fails. Output: the shrunk schedule.json, a before/after table and every run."""
+until no candidate fails. Output: the shrunk schedule.json, a before/after table and every run;
+interrupted (Ctrl-C), it writes the smallest failing schedule found so far."""
 
 from __future__ import annotations
 
@@ -40,10 +41,15 @@ def candidates(schedule: Schedule, replicas: int) -> Iterator[tuple[str, Schedul
         yield f"{replicas - 1} replica(s)", replace(schedule, stack=schedule.stack | {"replicas": replicas - 1}), replicas - 1
 
 
+# a delay or offset at or below this is left alone: halving it saves under a second of a run that
+# lasts minutes, and every candidate costs a run (or `tries` runs)
+MIN_HALVED_DELAY_S = 2.0
+
+
 def _shorter(step) -> Iterator[tuple[str, object]]:
     for name in ("delay_s", "at"):
         value = getattr(step, name)
-        if value and value > 0.5:
+        if value and value > MIN_HALVED_DELAY_S:
             yield f"halve {name}", replace(step, **{name: round(value / 2, 1)})
     if step.fallback and step.fallback.after_s > 1:
         yield "halve the fallback", replace(step, fallback=replace(step.fallback, after_s=round(step.fallback.after_s / 2, 1)))
@@ -92,15 +98,19 @@ def shrink(folder: Path, tries: int, make_run, *, out: Path, log=print) -> dict:
     if needed == 0:
         raise UsageError(f"{folder}: the failure did not come back in {tries} tries of the original; nothing to shrink against")
     current, replicas, label = original, original.stack.get("replicas", 2), "original"
-    progress = True
-    while progress:
-        progress = False
-        for what, smaller, n in candidates(current.schedule, replicas):
-            candidate = replace(current, schedule=smaller, stack=current.stack | {"replicas": n})
-            if share(candidate, what) >= needed:
-                log(f"shrink: kept: {what}")
-                current, replicas, label, progress = candidate, n, what, True
-                break
+    interrupted = False
+    try:
+        progress = True
+        while progress:
+            progress = False
+            for what, smaller, n in candidates(current.schedule, replicas):
+                candidate = replace(current, schedule=smaller, stack=current.stack | {"replicas": n})
+                if share(candidate, what) >= needed:
+                    log(f"shrink: kept: {what}")
+                    current, replicas, label, progress = candidate, n, what, True
+                    break
+    except KeyboardInterrupt:  # a shrink can take an hour: what it found so far is kept, then the interrupt goes on
+        interrupted = True
     shrunk = current.evidence_schedule(current.stack)
     shrunk.save(out / "schedule.json")
     before = [r["seconds"] or 0 for r in runs if r["candidate"] == "original"]
@@ -109,8 +119,13 @@ def shrink(folder: Path, tries: int, make_run, *, out: Path, log=print) -> dict:
               "before": {"steps": len(original.schedule.steps), "replicas": original.stack.get("replicas", 2),
                          "run_s": round(sum(before) / len(before), 1)},
               "after": {"steps": len(current.schedule.steps), "replicas": replicas, "run_s": round(sum(after) / len(after), 1)},
-              "wall_s": round(time.monotonic() - t0, 1), "runs": runs, "schedule": str(out / "schedule.json")}
+              "wall_s": round(time.monotonic() - t0, 1), "runs": runs, "schedule": str(out / "schedule.json"),
+              "interrupted": interrupted}
     (out / "shrink.json").write_text(json.dumps(result, indent=2, default=str))
+    if interrupted:
+        log(f"shrink: interrupted after {len(runs)} run(s); the smallest failing schedule so far: {out / 'schedule.json'}\n"
+            + table(result))
+        raise KeyboardInterrupt
     return result
 
 

@@ -1,13 +1,18 @@
 """explore's signatures and groups, shrink's candidates, bisect's search: pure logic, no stack
 (their real runs: benchmarks/explore_throughput.py, `chaos bisect` and the closing notes)."""
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
 from chaos.bisect import BAD, FLAKY, GOOD, UNUSABLE, Tried, bisect, judge
 from chaos.explore import group_runs, scenario_for, signature
 from chaos.generate import Shape
 from chaos.schedule import Schedule, Step
-from chaos.shrink import candidates
+from chaos.shrink import candidates, shrink
+
+from .evidence_factory import make_evidence
 
 
 def _verdict(failed, first_inv="recovery", cls="invalid_model", worker="worker-1", t=10.0, faults=("link_down(link=worker-1)",)):
@@ -21,6 +26,11 @@ def test_a_signature_names_the_failure_its_fault_and_the_workers_state():
     sig = signature(_verdict(["recovery", "readiness_truthful"]), events)
     assert sig == (("readiness_truthful", "recovery"), "recovery: invalid_model", ("link_down",), "ready")
     assert signature({"failed_invariants": [], "first_violation": None}, events)[1] is None
+    # the harness's readiness probe saw 200 before the supervisor recorded worker_ready (at 5.0): a
+    # ready-gated violation is at a ready worker by definition, whatever the event log says yet
+    early = _verdict(["no_invalid_model_ready_gated"], "no_invalid_model_ready_gated", t=4.0)
+    assert signature(early, events)[3] == "ready"
+    assert signature(_verdict(["recovery"], t=4.0), events)[3] == "starting"
 
 
 def test_failures_with_the_same_signature_are_one_group():
@@ -48,8 +58,34 @@ def test_shrink_candidates_drop_a_fault_with_its_heal_shorten_and_lose_a_replica
     assert found["halve delay_s of step heal-a"][0].steps[2].delay_s == 5.0
     assert found["halve the latency of step a"][0].steps[0].apply["attributes"]["latency"] == 400
     assert found["2 replica(s)"][1] == 2
+    assert "halve delay_s of step b" in found
+    short = Schedule("y", [Step("a", apply={"kind": "worker_restart", "worker": "worker-1"}, delay_s=1.5)]).validate()
+    assert not [what for what, _, _ in candidates(short, 2) if what.startswith("halve")]  # < 1 s saved: not worth a run
     for what, smaller, _ in candidates(schedule, 3):
         smaller.validate(what)  # every candidate is a valid schedule
+
+
+def test_an_interrupted_shrink_keeps_the_smallest_failing_schedule_so_far(tmp_path):
+    original = make_evidence(tmp_path / "original", workers=2, violations_at=(25.0,))
+    schedule = Schedule("x", [Step("a", apply={"kind": "link_down", "link": "worker-1"}),
+                              Step("b", apply={"kind": "worker_restart", "worker": "worker-1"}, delay_s=4),
+                              Step("heal-a", heal="a", delay_s=10)], stack={"replicas": 2}).validate()
+    schedule.save(original / "schedule.json")
+    runs = []
+
+    def make_run(scenario):  # every run fails the same way; the third is interrupted (Ctrl-C)
+        runs.append(scenario.schedule)
+        if len(runs) == 3:
+            raise KeyboardInterrupt
+        folder = make_evidence(tmp_path / f"run-{len(runs)}", workers=2, violations_at=(25.0,))
+        return SimpleNamespace(evidence=folder, verdict=SimpleNamespace(durations={"total_s": 60.0}))
+
+    with pytest.raises(KeyboardInterrupt):
+        shrink(original, 1, make_run, out=tmp_path / "out", log=lambda m: None)
+    result = json.loads((tmp_path / "out" / "shrink.json").read_text())
+    assert result["interrupted"] and (result["before"]["steps"], result["after"]["steps"]) == (3, 1)
+    kept = json.loads((tmp_path / "out" / "schedule.json").read_text())
+    assert [step["id"] for step in kept["steps"]] == ["b"]  # run 2 dropped a with its heal, and still failed
 
 
 def _outcomes(table):

@@ -8,6 +8,7 @@ Prints the wall time, the runs, the environments built during the search and the
 nothing. Run it alone on the machine."""
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -32,10 +33,10 @@ def main() -> None:
     t0 = time.monotonic()
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     wall = time.monotonic() - t0
-    built = sum(1 for line in out.stderr.splitlines() if "building" in line.lower() and "litellm" in line.lower())
+    built = sum("building the LiteLLM" in line for line in out.stderr.splitlines())  # litellm_env logs each build so
     shape = f"{args.replicas} replica(s)" if args.replicas else "the scenario's replicas"
     print(f"bisect {args.scenario} {args.invariant} --good {args.good} --bad {args.bad} (local backend, {shape}, "
-          f"2-core machine): wall {wall / 60:.1f} min, {built} environment(s) built during the search, exit {out.returncode}")
+          f"{os.cpu_count()}-core machine): wall {wall / 60:.1f} min, {built} environment(s) built during the search, exit {out.returncode}")
     print(out.stdout.strip())
     if out.returncode not in (0, 1):
         print(out.stderr.strip()[-2000:])

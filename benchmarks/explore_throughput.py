@@ -7,6 +7,7 @@ Prints figures (schedules judged, per hour, groups with their smallest seed); as
 Run it alone on the machine."""
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ def main() -> None:
     wall = time.monotonic() - t0
     lines = out.stdout.strip().splitlines()
     runs = sum(1 for line in out.stderr.splitlines() if line.startswith("explore: seed"))
-    print(f"explore on LiteLLM {args.litellm} (local backend, 2 replicas, 2-core machine): {runs} schedules judged in "
+    print(f"explore on LiteLLM {args.litellm} (local backend, 2 replicas, {os.cpu_count()}-core machine): {runs} schedules judged in "
           f"{wall / 60:.1f} min = {runs / wall * 3600:.0f} per hour")
     print("\n".join(lines))
 

@@ -61,7 +61,7 @@ def cost(version: str, seconds: float) -> None:
             chats = sum(op.f == "chat" for op in history.ops)
             print(f"cost, {label}: harness {harness:.2f} cores, LiteLLM workers {workers:.2f} cores; "
                   f"{chats / wall:.0f} chats/s, {polls / wall:.0f} listing polls/s over {wall:.0f} s "
-                  f"(LiteLLM {version}, 2 workers, local backend, 2-core machine)")
+                  f"(LiteLLM {version}, 2 workers, local backend, {os.cpu_count()}-core machine)")
 
 
 def sensitivity(trials: int, listing_rate: float, windows=(50, 100, 300)) -> None:

@@ -11,6 +11,7 @@
 Prints figures; asserts nothing. Run it alone on the machine."""
 
 import argparse
+import os
 import random
 import time
 
@@ -34,7 +35,7 @@ def real_stack(version: str, n: int, seconds: float) -> None:
                     log=lambda m: None) as stack:
         up = time.monotonic() - t0
         t = stack.timings
-        print(f"{n} models x 3 replicas (LiteLLM {version}, local backend, 2-core machine): ready in {up:.1f} s "
+        print(f"{n} models x 3 replicas (LiteLLM {version}, local backend, {os.cpu_count()}-core machine): ready in {up:.1f} s "
               f"(infra {t['infra_s']} s, workers {t['workers_s']} s, every worker serving every model checked in {t['seed_s']} s; "
               f"the rows were written before the workers started)")
         history = History()

@@ -8,6 +8,7 @@ Target (issue 10): <= 60 s on LiteLLM 1.82.3. Prints figures; asserts nothing. R
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ def one(version: str, extra: list[str], results: Path) -> None:
     timings = verdict["stack"]["timings"]
     mode = " ".join(extra) or "default"
     print(f"{mode}: {wall:.1f} s to verdict {verdict['status'].upper()} (exit {out.returncode}) on LiteLLM {version} "
-          f"(local backend, 2 replicas, 2-core machine)")
+          f"(local backend, 2 replicas, {os.cpu_count()}-core machine)")
     print(f"  stack {timings.get('total_s')} s (infra {timings.get('infra_s')}, workers {timings.get('workers_s')}, "
           f"seed check {timings.get('seed_s')}); baseline -> heal {at['heal_all'] - at['baseline_met']:.1f} s "
           f"(restart -> heal {at['heal_all'] - at.get('worker_restarted', at['heal_all']):.1f} s); "

@@ -7,6 +7,7 @@ scenarios it must pass) and prints the wall time per run and in all, and the mut
 Prints figures; asserts nothing. Run it alone on the machine (it times stacks)."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ def main() -> None:
     for r in rows:
         print(f"  {r.mutant:24s} {r.scenario:4s} expected {r.expected:7s} observed {r.observed:7s} {r.seconds:6.1f} s")
     caught, total = selftest.score(rows)
-    print(f"selftest on LiteLLM {args.litellm} ({'quick' if args.quick else 'full'}, local backend, 2-core machine): "
+    print(f"selftest on LiteLLM {args.litellm} ({'quick' if args.quick else 'full'}, local backend, {os.cpu_count()}-core machine): "
           f"{wall:.0f} s wall for {len(rows)} runs; mutation score {caught}/{total}; {out_dir / 'selftest.md'}")
 
 

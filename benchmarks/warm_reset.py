@@ -6,6 +6,7 @@ with one worker touched (it is restarted), on a 2-replica stack.
 Prints figures; asserts nothing. Run it alone on the machine (it times a stack)."""
 
 import argparse
+import os
 import statistics
 import time
 
@@ -23,7 +24,7 @@ def main() -> None:
     with StackPool("local", log=lambda m: None) as pool:
         t0 = time.monotonic()
         pool.acquire(config)
-        print(f"fresh stack: {time.monotonic() - t0:.1f} s (LiteLLM {args.litellm}, 2 replicas, local backend, 2-core machine)")
+        print(f"fresh stack: {time.monotonic() - t0:.1f} s (LiteLLM {args.litellm}, 2 replicas, local backend, {os.cpu_count()}-core machine)")
         for label, touched in (("no worker touched", set()), ("worker-1 touched", {"worker-1"})):
             times = []
             for _ in range(args.rounds):

@@ -214,18 +214,20 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
         if settings.replicas is not None:
             fields["replicas"] = settings.replicas
         config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
-        runs.append((scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker)))
+        runs.append((scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version)))
     codes = []
     with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
                    log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:
         planned = [Run(s, c, traffic, settings.results, backend=settings.backend, pool=pool,
-                       full_window=settings.full_window, progress=Progress.for_terminal(s.name))
+                       full_window=settings.full_window, progress=Progress.for_terminal(s.name),
+                       max_blind_share=settings.max_blind_share)
                    for _ in range(repeat) for s, c, traffic in runs]  # every bad input is found before the first starts
         for run in planned:
             verdict = run.execute()
             print(run.verdict_block, flush=True)
             codes.append(verdict.exit_code)
-    return max(codes, key=lambda c: (c != 0, c == 1, c))  # aborted (4) over fail (1) over pass (0)
+    # aborted (4) over fail (1) over inconclusive (5) over pass (0)
+    return max(codes, key=lambda c: {0: 0, 5: 1, 1: 2, 4: 3}.get(c, 3))
 
 
 def cmd_run(args) -> int:
@@ -265,8 +267,8 @@ def _runner(settings, pool, results: Path):
     def make_run(scenario):
         fields = settings.stack_fields(scenario_general=scenario.general_settings()) | scenario.stack
         config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
-        run = Run(scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker), results, backend=settings.backend,
-                  pool=pool, full_window=settings.full_window)
+        run = Run(scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), results, backend=settings.backend,
+                  pool=pool, full_window=settings.full_window, max_blind_share=settings.max_blind_share)
         run.execute()
         return run
 

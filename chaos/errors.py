@@ -41,3 +41,14 @@ class WorkerNotReady(StackStartError):
 
 class RunNotFound(UsageError):
     """`chaos down/status` named a run that the registry does not know."""
+
+
+class SteadyStateDeviated(StackStartError):
+    """The gateway broke its steady state before any fault (e.g. 'Invalid model name' for a seeded
+    model at start): the system under test failed, not the harness (Chaos Toolkit's "deviated")."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, **evidence):
+        super().__init__(message)
+        self.evidence = evidence

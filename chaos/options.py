@@ -4,11 +4,11 @@ plugin (`pytest -m chaos --chaos-rate 40`). RunSettings is what both produce."""
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .errors import UsageError
+from .machine import FRONT_DOOR_SHARE, budget, check_rate
 from .stack import BACKENDS
 from .traffic import TrafficConfig
 from .versions import DEFAULT_LITELLM_VERSION
@@ -37,8 +37,11 @@ OPTIONS = (
     Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build; pytest: judged by the "
            "contracts, no known failure expected)", type=Path, metavar="PATH"),
     Option("replicas", "LiteLLM replicas (default: the scenario's)", type=int, metavar="N", pytest=False),
-    Option("rate", "chat requests per second per worker, the front door's share included (default: the scenario's "
-           "own, else 40)", type=float, metavar="R"),
+    Option("rate", "chat requests per second per worker, the front door's share included (default: sized to this "
+           "machine and the fleet, see the verdict's `machine` block; a scenario's own rate is capped by it)",
+           type=float, metavar="R"),
+    Option("max_blind_share", "a contract invariant that held but was blind for more than this share of its window is "
+           "unknown and the run inconclusive (default 0.05)", type=float, metavar="F"),
     Option("probe_per_pair_s", "probe every (worker, model) pair at least every S seconds: raises the rate as needed "
            "(or says this machine cannot)", type=float, metavar="S"),
     Option("models", "the models: N generated names over several providers (e.g. 140), or names A,B,C", metavar="N|A,B,C"),
@@ -68,7 +71,8 @@ class RunSettings:
     litellm: str | list[str] | None = None
     litellm_venv: Path | None = None
     replicas: int | None = None
-    rate: float | None = None  # None: the scenario's own rate, else DEFAULT_RATE
+    rate: float | None = None  # None: the scenario's own rate capped by the load budget, else the budget
+    max_blind_share: float | None = None  # None: coverage.DEFAULT_MAX_BLIND_SHARE
     probe_per_pair_s: float | None = None
     models: str | None = None
     models_file: Path | None = None
@@ -91,50 +95,40 @@ class RunSettings:
             d["litellm_venv"] = Path(self.litellm_venv)
         return d | model_fields(self, scenario_general)
 
-    def traffic(self, models: int, workers: int, scenario_rate: float | None = None) -> TrafficConfig:
-        """The traffic: --rate (else the scenario's rate, else the default), raised to what
-        --probe-per-pair-s asks (within this machine's means)."""
-        rate = scenario_traffic_rate(self.rate, scenario_rate)
-        if self.probe_per_pair_s is not None:
-            if self.probe_per_pair_s <= 0:
-                raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g} must be a positive number of seconds")
-            needed = direct_rate_needed(models, self.probe_per_pair_s) + FRONT_DOOR_RATE / workers
-            if needed <= rate:  # the rate asked for already probes every pair that often
-                return TrafficConfig(rate_per_worker=rate)
-            rate, total, capacity = needed, needed * workers, chat_capacity()
-            if total > capacity:
-                raise UsageError(f"--probe-per-pair-s {self.probe_per_pair_s:g}: {models} models on {workers} workers need "
-                                 f"{total:.0f} chats/s; this machine sustains about {capacity:.0f} ({os.cpu_count()} cores, "
-                                 f"~{CHAT_CPU_MS:g} ms of LiteLLM CPU per chat, half the CPU left for the rest); ask for "
-                                 f"--probe-per-pair-s {models * workers / max(capacity - FRONT_DOOR_RATE, 1):.1f} or more")
-        return TrafficConfig(rate_per_worker=rate)
+    def traffic(self, models: int, workers: int, scenario_rate: float | None = None,
+                litellm_version: str | None = None) -> TrafficConfig:
+        return plan_traffic(self.rate, self.probe_per_pair_s, scenario_rate, models, workers, litellm_version)
 
 
-DEFAULT_RATE = TrafficConfig().rate_per_worker
-
-
-def scenario_traffic_rate(asked: float | None, scenario_rate: float | None) -> float:
-    """The chat rate per worker of a run: the user's, else the scenario's, else the default."""
-    rate = asked if asked is not None else scenario_rate if scenario_rate is not None else DEFAULT_RATE
-    if rate <= 0:
-        raise UsageError(f"--rate {rate:g} must be positive (requests/s per worker)")
-    return rate
-
-
-# LiteLLM's CPU per chat completion, measured on this project's 2-core machine: 2 workers of 1.108.7
-# took 1.26-1.31 cores for 48-58 chats/s (benchmarks/listing_probes.py); with half the CPU left
-# for the rest that is ~42 chats/s, where benchmarks/machine_headroom.py sees the latency knee
-CHAT_CPU_MS = 24.0
-FRONT_DOOR_RATE = TrafficConfig().front_door_rate
-
-
-def chat_capacity() -> float:
-    """Chats per second the machine can give a fleet while keeping half its CPU for the rest."""
-    return (os.cpu_count() or 1) * 1000 / CHAT_CPU_MS / 2
-
-
-def direct_rate_needed(models: int, per_pair_s: float) -> float:
-    return models / per_pair_s
+def plan_traffic(asked: float | None, probe_per_pair_s: float | None, scenario_rate: float | None, models: int,
+                 workers: int, litellm_version: str | None = None, cores: int | None = None) -> TrafficConfig:
+    """The traffic of a run, sized to the machine (machine.budget): --rate if the machine carries
+    it, else the scenario's own rate capped by the budget, else the budget; raised to what
+    --probe-per-pair-s asks if the machine carries that. The front door gets a fixed share."""
+    b = budget(workers, models, litellm_version, cores)
+    if asked is not None:
+        if asked <= 0:
+            raise UsageError(f"--rate {asked:g} must be positive (requests/s per worker)")
+        check_rate(asked, b)
+        rate, source = asked, "--rate"
+    elif scenario_rate is not None:
+        rate = min(scenario_rate, b.rate_per_worker)
+        source = "the scenario's rate" + (" (capped by the load budget)" if rate < scenario_rate else "")
+    else:
+        rate, source = b.rate_per_worker, "the load budget"
+    if probe_per_pair_s is not None:
+        if probe_per_pair_s <= 0:
+            raise UsageError(f"--probe-per-pair-s {probe_per_pair_s:g} must be a positive number of seconds")
+        needed = models / probe_per_pair_s / (1 - FRONT_DOOR_SHARE)
+        if needed > rate:
+            if needed > b.rate_per_worker * 1.5:
+                can = models / (b.rate_per_worker * 1.5 * (1 - FRONT_DOOR_SHARE))
+                raise UsageError(f"--probe-per-pair-s {probe_per_pair_s:g}: {models} models need {needed:.0f} chats/s per "
+                                 f"worker; this machine carries about {b.rate_per_worker:g} ({b.why}); ask for "
+                                 f"--probe-per-pair-s {can:.1f} or more")
+            rate, source = needed, "--probe-per-pair-s"
+    return TrafficConfig(rate_per_worker=round(rate, 2), front_door_rate=round(rate * workers * FRONT_DOOR_SHARE, 2),
+                         rate_source=source)
 
 
 def model_fields(settings: "RunSettings", scenario_general: dict | None = None) -> dict:

@@ -90,6 +90,11 @@ class ScenarioAborted(Exception):
     """The run could not judge the system under test (harness error or baseline not met)."""
 
 
+class ScenarioInconclusive(Exception):
+    """Nothing failed, but the run did not see enough to call it a pass (blind for too much of a
+    contract invariant's window, or only timeouts where it needed an answer): an error, not a pass."""
+
+
 @pytest.fixture(scope="session")
 def chaos_settings(request) -> options.RunSettings:
     """The --chaos-* options as RunSettings (override to fix them in a test suite of your own)."""
@@ -159,8 +164,9 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
             scenario = what
         fields = {f: getattr(chaos_stack_config, f) for f in chaos_stack_config.__dataclass_fields__}
         config = StackConfig.from_fields(fields | scenario.stack | overrides, f"chaos_run({scenario.name})")
-        r = Run(scenario, config, chaos_settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker), Path(chaos_settings.results),
-                backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool)
+        r = Run(scenario, config, chaos_settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), Path(chaos_settings.results),
+                backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool,
+                max_blind_share=chaos_settings.max_blind_share)
         r.execute()
         return r
 
@@ -187,8 +193,9 @@ def chaos_runs(request, chaos_settings, chaos_pool):
             ensure_images([version])
             fields = s.stack_fields(version.removeprefix("venv:"), scenario.general_settings()) | scenario.stack
             config = StackConfig.from_fields(fields, f"scenario {name}")
-            run = Run(scenario, config, s.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker), Path(s.results), backend=s.backend,
-                      keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool)
+            run = Run(scenario, config, s.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), Path(s.results), backend=s.backend,
+                      keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool,
+                      max_blind_share=s.max_blind_share)
             run.execute()
             if run.kept_stack:  # shown at once, not only in a failure report
                 print("\n" + run.stack.inspection_hint(), file=sys.stderr, flush=True)
@@ -196,6 +203,8 @@ def chaos_runs(request, chaos_settings, chaos_pool):
         run = cache[(name, version)]
         if run.verdict.status == "aborted":
             raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {run.verdict.reason}\n{run.verdict_block}")
+        if run.verdict.status == "inconclusive":
+            raise ScenarioInconclusive(f"{name} on LiteLLM {version} inconclusive: {run.verdict.reason}\n{run.verdict_block}")
         return run
 
     return get

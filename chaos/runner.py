@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import secrets
 import time
 import traceback
@@ -19,16 +20,19 @@ from pathlib import Path
 
 import psycopg
 
-from .errors import ChaosError, UsageError
+from .errors import ChaosError, SteadyStateDeviated, UsageError
 from .faults import FaultError, StackShape, make_fault
 from .history import History
 from .interpreter import Bounds, StepInterpreter
 from .litellm_env import ensure_env, env_from_venv
+from .machine import HIGH_PRESSURE, LOW_PRESSURE, Calibration, LoadShedder, PressureMonitor, budget
+from .oracle import coverage
 from .oracle.checkers import check_all
-from .oracle.classify import INVALID_MODEL, OK
+from .oracle.classify import INVALID_MODEL, OK, definite
+from .oracle.context import FAIL, CheckContext, InvariantResult, result
 from .oracle.decide import decided_by
-from .oracle.context import CheckContext
-from .oracle.verdict import ABORTED, Verdict, counts_of, verdict_of
+from .oracle.latency import baseline_p99
+from .oracle.verdict import ABORTED, FAILED, Verdict, counts_of, verdict_of
 from .progress import Progress
 from .scenario import Scenario
 from .schedule import Schedule
@@ -37,7 +41,7 @@ from .stack.pool import StackPool
 from .stack.model_reads import MODEL_TABLE
 from .traffic import TrafficConfig, TrafficEngine
 
-__all__ = ["Run", "Scenario", "check_schedule", "baseline_problem"]
+__all__ = ["Run", "Scenario", "check_schedule", "baseline_problem", "steady_state_deviation"]
 
 
 def evidence_dir(results: Path, scenario: str) -> Path:
@@ -54,8 +58,10 @@ def evidence_dir(results: Path, scenario: str) -> Path:
 class Run:
     def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
                  results: Path = Path("chaos-results"), *, backend: str = "local", progress: Progress | None = None,
-                 keep_stack: bool = False, full_window: bool = False, tail_s: float = 3.0, pool: StackPool | None = None):
+                 keep_stack: bool = False, full_window: bool = False, tail_s: float = 3.0, pool: StackPool | None = None,
+                 max_blind_share: float | None = None):
         scenario.validate()
+        self.max_blind_share = check_blind_share(max_blind_share)
         check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
         if backend == "local":  # a bad --litellm-venv or version is one line here, with nothing started
             env_from_venv(stack_config.litellm_venv) if stack_config.litellm_venv else ensure_env(stack_config.litellm_version)
@@ -78,6 +84,7 @@ class Run:
         self.stack: Stack | None = None
         self.kept_stack = False
         self.verdict: Verdict | None = None
+        self._cpu_at_start: list[float | None] = []
 
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
@@ -94,6 +101,14 @@ class Run:
                 self.stack, self.reuse = pool.acquire(config)
                 marks = self.stack.begin_run(self.evidence / "events.jsonl", since=self.reuse.pop("since"))
                 verdict = self._run_traffic_and_schedule()
+            except SteadyStateDeviated as exc:  # the gateway's failure at stack start, with its evidence
+                verdict = Verdict(status=FAILED, scenario=self.scenario.name,
+                                  reason=f"steady state deviated at stack start, before any fault: {exc}")
+                verdict.invariants = [InvariantResult("steady_state", "before any fault, every worker serves every seeded model",
+                                                      FAIL, note=str(exc))]
+                verdict.machine = {"cores": os.cpu_count(), "evidence": exc.evidence}
+            except BaselineNotMet as exc:
+                verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=str(exc))
             except ChaosError as exc:
                 verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"harness error: {exc}")
             except Exception as exc:  # noqa: BLE001 - a harness bug: the run still ends with its verdict
@@ -176,6 +191,8 @@ class Run:
         return self.scenario.bounds.bounds(self.stack.reload_interval_s)
 
     def _run_traffic_and_schedule(self) -> Verdict:
+        """The run's phases, in order: traffic and the pressure watch start; baseline (steady
+        state); the schedule; heal-all; the recovery window; the final probe round; the checkers."""
         stack, schedule = self.stack, self.scenario.schedule
         bounds = self.bounds()
         history = History(self.evidence / "history.jsonl")
@@ -183,33 +200,16 @@ class Run:
         front_door = stack.front_door.url if stack.front_door else None
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config,
                                front_door_url=front_door).start()
+        pressure = PressureMonitor(LoadShedder(engine, stack.events.record)).__enter__()
         self.progress.watch(lambda: engine.sent, lambda: history.invalid_model_by_worker)
-        self.progress.set_phase("baseline")
         interpreter = StepInterpreter(stack, engine, bounds, self.log, self.scenario.name)
         try:
-            t_base = time.monotonic()
-            time.sleep(schedule.baseline_s)
-            baseline = (t_base, time.monotonic())
-            problem = baseline_problem(history.ops, t_base, workers, stack.config.models)
-            if problem:
-                return Verdict(status=ABORTED, scenario=self.scenario.name, reason=f"baseline not met: {problem}",
-                               counts=counts_of(history.ops))
-            stack.events.record("baseline_met", window_s=schedule.baseline_s)
-            self.log(f"[{self.scenario.name}] baseline met; running {len(schedule.steps)} step(s)")
-            self.progress.set_phase("faults")
-            try:
-                interpreter.run(schedule)
-            finally:
-                self.touched = interpreter.touched
-                heal_errors = interpreter.heal_all()
-                heal_t = time.monotonic()
-                stack.events.record("heal_all")
-            if heal_errors:
-                raise FaultError("; ".join(heal_errors))
-            waited = interpreter.await_listening(list(workers))
-            if waited:  # the recovery clock starts once a worker restarted late in the schedule listens
-                self.log(f"[{self.scenario.name}] healed; waited for restarted workers to listen: {'; '.join(waited)}")
-                heal_t = time.monotonic()
+            self.progress.set_phase("baseline")
+            baseline, deviated = self._baseline(history, engine, workers)
+            if deviated is not None:
+                return self._deviated(deviated, history, baseline, engine, pressure)
+            self._calibrate(history, engine, baseline, pressure)
+            heal_t = self._schedule_and_heal(interpreter, workers)
             recovery = max(schedule.recovery_s, bounds.recovery_s + 2)
             self.log(f"[{self.scenario.name}] healed; recovery window {recovery:.0f} s (bound {bounds.recovery_s:.0f} s)"
                      + ("" if self.full_window else f", ending once the contract is decided (+{self.tail_s:g} s)"))
@@ -217,34 +217,161 @@ class Run:
             ended_by = self._recovery_window(history, heal_t, recovery, bounds, list(workers))
             end_t = time.monotonic()
             self.progress.set_phase("checking")
-            engine.pause_probes()
-            time.sleep(0.2)
-            final = [engine.call(engine.chat(w, m)) for w in workers for m in stack.config.models]
+            final = self._final_round(engine, workers)
             db_models, db_error = self._db_models()
         finally:
+            pressure.__exit__(None, None, None)
             engine.stop()
             history.close()
-            for worker, since, until in engine.stalls:
-                stack.events.record("probe_stall", t=since, worker=worker, seconds=round(until - since, 3))
+            self._record_blind_spots(engine, pressure)
         ctx = CheckContext(
             workers=list(workers), models=list(stack.config.models), events=stack.events.events(), heal_t=heal_t,
             end_t=end_t, recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s,
             final_db_models=db_models, final_db_error=db_error, readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
             baseline=baseline, front_door=front_door is not None and self.traffic_config.front_door_rate > 0,
-            config_models=list(stack.config.config_models),
+            config_models=list(stack.config.config_models), plan=self._plan(engine), max_blind_share=self.max_blind_share,
+            high_pressure=pressure.stretches_above(HIGH_PRESSURE), stall_reference_s=self._stall_reference(),
         )
         invariants = check_all(history.ops, ctx, list(self.scenario.contract), list(self.scenario.advisory))
         verdict = verdict_of(self.scenario.name, invariants, history.ops)
-        verdict.traffic = {"direct_chat_rate_per_worker": round(engine.direct_rate, 2),
-                           "per_pair_interval_s": {"planned": round(len(stack.config.models) / engine.direct_rate, 3)}
-                           | pair_intervals(history.ops, baseline[0], end_t)}
+        verdict.traffic = self._traffic_summary(engine, history, baseline[0], end_t)
+        verdict.machine = self._machine_summary(engine, pressure, baseline[0], end_t)
         verdict.durations = {"recovery_window_s": round(end_t - heal_t, 2), "full_window_s": recovery, "ended_by": ended_by,
-                             "bound_s": bounds.recovery_s,
+                             "bound_s": bounds.recovery_s, "baseline_s": round(baseline[1] - baseline[0], 2),
                              "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,
                              "final_round_ok": sum(op.cls == OK for op in final),
-                             # seconds in which a worker was not probed (harness starved of CPU)
-                             "probe_stall_s": round(sum(until - since for _, since, until in engine.stalls), 2)}
+                             # wall seconds in which some lane was not probed (the loop fell behind): a union, not a sum
+                             "probe_stall_s": round(coverage.total([(a, b) for _, a, b in engine.stalls]), 2)}
         return verdict
+
+    # ------------------------------------------------------------ phases
+    def _baseline(self, history: History, engine: TrafficEngine, workers: dict) -> tuple[tuple[float, float], dict | None]:
+        """Steady state before any fault: at least the schedule's baseline_s, then until every
+        (worker, model) pair has succeeded once, bounded by a time from the pair count and the
+        rate achieved (never a fixed window: 140 models x 3 workers take longer than 3). Returns
+        the window and, where the gateway deviated (an invalid model, a worker listing fewer
+        models than seeded), what it did; raises BaselineNotMet where the harness saw too little."""
+        models, schedule = list(self.stack.config.models), self.scenario.schedule
+        t_base = time.monotonic()
+        self._cpu_at_start = [process_cpu_s(w.pid) for w in self.stack.workers()]
+        time.sleep(schedule.baseline_s)
+        while True:
+            now = time.monotonic()
+            problem = baseline_problem(history.ops, t_base, workers, models)
+            deviated = steady_state_deviation(history.ops, t_base, workers, models)
+            limit = t_base + baseline_limit_s(schedule.baseline_s, len(models), achieved_rate(history.ops, t_base, now, len(workers)))
+            if deviated or not problem or now >= limit:
+                break
+            time.sleep(0.5)
+        baseline = (t_base, time.monotonic())
+        if deviated:
+            return baseline, deviated
+        if problem:
+            raise BaselineNotMet(f"baseline not met after {baseline[1] - t_base:.0f} s: {problem}")
+        self.stack.events.record("baseline_met", window_s=round(baseline[1] - t_base, 2))
+        self.log(f"[{self.scenario.name}] baseline met in {baseline[1] - t_base:.1f} s; running {len(schedule.steps)} step(s)")
+        return baseline, None
+
+    def _deviated(self, deviated: dict, history: History, baseline, engine: TrafficEngine, pressure) -> Verdict:
+        """The gateway failed before any fault: a failed verdict with its evidence, not a harness error."""
+        self.stack.events.record("steady_state_deviated", **{k: v for k, v in deviated.items() if k != "ops"})
+        inv = steady_state_result(deviated, CheckContext(workers=list(engine.workers), models=list(self.stack.config.models),
+                                                         events=self.stack.events.events(), heal_t=None, end_t=baseline[1],
+                                                         recovery_bound_s=0, propagation_bound_s=0))
+        verdict = verdict_of(self.scenario.name, [inv], history.ops)
+        verdict.reason = f"steady state deviated before any fault: {deviated['why']}"
+        verdict.machine = self._machine_summary(engine, pressure, baseline[0], baseline[1])
+        return verdict
+
+    def _schedule_and_heal(self, interpreter: StepInterpreter, workers: dict) -> float:
+        """The schedule's steps, then heal-all (always); the recovery clock: heal-all done and every
+        worker restarted late in the schedule listening."""
+        self.progress.set_phase("faults")
+        try:
+            interpreter.run(self.scenario.schedule)
+        finally:
+            self.touched = interpreter.touched
+            heal_errors = interpreter.heal_all()
+            heal_t = time.monotonic()
+            self.stack.events.record("heal_all")
+        if heal_errors:
+            raise FaultError("; ".join(heal_errors))
+        waited = interpreter.await_listening(list(workers))
+        if waited:  # the recovery clock starts once a worker restarted late in the schedule listens
+            self.log(f"[{self.scenario.name}] healed; waited for restarted workers to listen: {'; '.join(waited)}")
+            heal_t = time.monotonic()
+        return heal_t
+
+    def _final_round(self, engine: TrafficEngine, workers: dict) -> list:
+        """One chat per (worker, model), asked again (up to FINAL_TRIES, each within the probe
+        timeout) where the answer was a timeout or a reset: no_model_lost needs a definite answer."""
+        engine.pause_probes()
+        time.sleep(0.2)
+        pairs = [(w, m) for w in workers for m in self.stack.config.models]
+        answers = []
+        for _ in range(FINAL_TRIES):
+            ops = [engine.call(engine.chat(w, m)) for w, m in pairs]
+            answers += ops
+            pairs = [(op.worker, op.model) for op in ops if not definite(op)]
+            if not pairs:
+                break
+        return answers
+
+    def _record_blind_spots(self, engine: TrafficEngine, pressure: PressureMonitor) -> None:
+        """Probe stalls as events, one per stretch (lanes merged), and the pressure samples."""
+        for since, until in coverage.merge([(a, b) for _, a, b in engine.stalls]):
+            lanes = sorted({w for w, a, b in engine.stalls if a < until and b > since})
+            self.stack.events.record("probe_stall", t=since, seconds=round(until - since, 3), lanes=lanes,
+                                     worker=lanes[0] if len(lanes) == 1 else None)
+        (self.evidence / "pressure.json").write_text(json.dumps({"source": pressure.source, "samples": pressure.samples}))
+
+    def _plan(self, engine: TrafficEngine) -> coverage.Plan:
+        c, models = self.traffic_config, len(self.stack.config.models)
+        listing = max(c.listing_rate_per_worker, c.model_info_rate_per_worker)
+        return coverage.Plan(chat_pair_s=models / engine.direct_rate, listing_s=1 / listing if listing else None,
+                             front_door_pair_s=models / c.front_door_rate if engine.front_door_url and c.front_door_rate else None)
+
+    def _stall_reference(self) -> float | None:
+        """no_stall's reference: the chat p99 calibrated for this version on an unloaded machine (None: the floor alone)."""
+        return Calibration.load().unloaded_p99_s(self.stack.describe().get("litellm_version") or "")
+
+    def _calibrate(self, history: History, engine: TrafficEngine, baseline, pressure: PressureMonitor) -> None:
+        """Where the baseline saw little pressure: its chat p99 is an unloaded reference for no_stall,
+        and the workers' CPU per chat calibrates the load budget; both cached for this version."""
+        version = self.stack.describe().get("litellm_version")
+        seen = pressure.summary(*baseline)
+        if not version or not seen.get("samples") or seen["max_pct"] >= LOW_PRESSURE:
+            return
+        p99 = baseline_p99(history.ops, baseline)
+        cpu_ms = self._cpu_ms_per_chat(history, baseline)
+        if p99 is not None or cpu_ms is not None:
+            Calibration.load().record(version, unloaded_p99_s=p99, litellm_ms=cpu_ms)
+
+    def _cpu_ms_per_chat(self, history: History, baseline) -> float | None:
+        """LiteLLM CPU per chat over the baseline, read from the workers' /proc (local backend)."""
+        cpu = [process_cpu_s(w.pid) for w in self.stack.workers()]
+        if None in cpu or not self._cpu_at_start:
+            return None
+        chats = sum(1 for op in history.ops if op.f == "chat" and baseline[0] <= op.t0 <= baseline[1] and op.cls == OK)
+        used = sum(cpu) - sum(self._cpu_at_start)
+        return used * 1000 / chats if chats >= MIN_CALIBRATION_CHATS and used > 0 else None
+
+    def _traffic_summary(self, engine: TrafficEngine, history: History, since: float, until: float) -> dict:
+        plan = self._plan(engine)
+        return {"rate_source": self.traffic_config.rate_source, "direct_chat_rate_per_worker": round(engine.direct_rate, 2),
+                "smallest_window_caught_s": plan.catch_window_s(),
+                "per_pair_interval_s": {"planned": round(plan.chat_pair_s, 3)} | pair_intervals(history.ops, since, until)}
+
+    def _machine_summary(self, engine: TrafficEngine, pressure: PressureMonitor, since: float, until: float) -> dict:
+        b = budget(len(engine.workers), len(self.stack.config.models), self.stack.describe().get("litellm_version"))
+        sent = sum(1 for op in engine.history.ops if op.f == "chat" and op.via is None and since <= op.t0 <= until)
+        sheds = [e for e in self.stack.events.events("load_shed")]
+        return {"cores": os.cpu_count(), "pressure": pressure.summary(since, until), "budget": b.to_json(),
+                "rates": {"planned_chats_per_worker": self.traffic_config.rate_per_worker,
+                          "achieved_direct_chats_per_worker": round(sent / max(until - since, 1e-9) / max(len(engine.workers), 1), 2),
+                          "load_shed_changes": len(sheds),
+                          "lowest_chat_scale": min((e["chat_scale"] for e in sheds), default=1.0)},
+                "cpu_limit_per_worker": "none (not set by this harness: workers share every core)"}
 
     def _recovery_window(self, history: History, heal_t: float, window_s: float, bounds: Bounds, workers: list[str]) -> str:
         """Probe until every contract invariant is decided (+ the tail), or the whole window
@@ -306,15 +433,79 @@ def pair_intervals(ops, since: float, until: float) -> dict:
     return {"achieved_median": round(medians[len(medians) // 2], 3), "achieved_worst_pair": round(medians[-1], 3)}
 
 
+FINAL_TRIES = 3  # the final round asks a pair again at most this often while it only times out
+MIN_CALIBRATION_CHATS = 50
+BASELINE_MAX_S = 300.0
+
+
+class BaselineNotMet(ChaosError):
+    """The harness could not see every pair succeed before any fault (nothing the gateway said
+    was wrong: too slow a machine, or too many pairs for the rate); the run is aborted."""
+
+    exit_code = 4
+
+
+def check_blind_share(share: float | None) -> float:
+    if share is None:
+        return coverage.DEFAULT_MAX_BLIND_SHARE
+    if not 0 < share < 1:
+        raise UsageError(f"--max-blind-share {share:g}: expected a share strictly between 0 and 1 (e.g. 0.05 for 5 %)")
+    return share
+
+
+def achieved_rate(ops, since: float, until: float, workers: int) -> float:
+    """Direct chats invoked per second per worker in [since, until]."""
+    n = sum(1 for op in ops if op.f == "chat" and op.via is None and op.t0 >= since)
+    return n / max(until - since, 1e-9) / max(workers, 1)
+
+
+def baseline_limit_s(baseline_s: float, models: int, rate: float) -> float:
+    """How long the baseline may take to see every pair succeed once: three rounds over the models
+    at the rate achieved, plus 10 s, at least the schedule's baseline, at most BASELINE_MAX_S."""
+    rounds = 3 * models / rate if rate > 0 else BASELINE_MAX_S
+    return min(BASELINE_MAX_S, max(baseline_s, rounds + 10.0))
+
+
 def baseline_problem(ops, since: float, workers: dict, models) -> str | None:
-    """Before any fault every pair must have succeeded and none may have answered invalid_model."""
-    recent = [op for op in ops if op.f == "chat" and op.via is None and op.t0 >= since]
-    bad = [op for op in recent if op.cls == INVALID_MODEL]
-    if bad:
-        return f"{bad[0].worker} answered invalid_model for {bad[0].model} before any fault"
-    ok = {(op.worker, op.model) for op in recent if op.cls == OK}
+    """Before any fault every pair must have succeeded."""
+    ok = {(op.worker, op.model) for op in ops if op.f == "chat" and op.via is None and op.t0 >= since and op.cls == OK}
     missing = [(w, m) for w in workers for m in models if (w, m) not in ok]
     if missing:
         w, m = missing[0]
-        return f"no successful request for {m} on {w} in the baseline window ({len(missing)} pair(s) missing)"
+        return f"no successful request for {m} on {w} ({len(missing)} pair(s) missing)"
     return None
+
+
+def steady_state_deviation(ops, since: float, workers: dict, models) -> dict | None:
+    """The gateway's own failure before any fault: a valid model answered 'Invalid model name', or
+    a worker whose latest listing lacks seeded models. None when the steady state holds."""
+    recent = [op for op in ops if op.via is None and op.t0 >= since]
+    bad = [op for op in recent if op.f == "chat" and op.cls == INVALID_MODEL and op.model in models]
+    if bad:
+        return {"why": f"{bad[0].worker} answered 'Invalid model name' for the valid model {bad[0].model}",
+                "worker": bad[0].worker, "model": bad[0].model, "ops": bad}
+    latest: dict[tuple, object] = {}
+    for op in sorted((o for o in recent if o.f in ("models", "model_info_list") and o.cls == OK
+                      and isinstance(o.value, list)), key=lambda o: o.t0):
+        latest[(op.worker, op.f)] = op
+    for (worker, f), op in sorted(latest.items()):
+        missing = sorted(set(models) - set(op.value))
+        if missing:
+            return {"why": f"{worker} lists {len(op.value)} models ({f}), {len(missing)} seeded one(s) missing: "
+                           f"{', '.join(missing[:5])}", "worker": worker, "model": missing[0],
+                    "ops": [replace(op, model=m, cls="not_listed") for m in missing]}
+    return None
+
+
+def steady_state_result(deviated: dict, ctx: CheckContext) -> InvariantResult:
+    return result("steady_state", "before any fault, every worker serves and lists every seeded model",
+                  deviated.get("ops") or [], ctx, note=deviated["why"])
+
+
+def process_cpu_s(pid: int | None) -> float | None:
+    """user + system CPU seconds of a local process, None where /proc does not have it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None

@@ -194,12 +194,15 @@ def test_read_after_create_through_the_front_door_judges_every_read_until_the_bo
         assert results(h, ctx())["read_after_create"].status == expected, second_read
 
 
-def test_a_create_that_never_returns_200_fails_read_after_create():
+def test_a_create_answered_with_an_error_fails_read_after_create_one_that_timed_out_is_unknown():
     h = H()
     h.healthy(0, 70)
     h.add(10.0, "model_new", "w1", "new", error="ReadTimeout")
     r = results(h, ctx())["read_after_create"]
-    assert r.status == FAIL and r.violations[0].first["cls"] == "timeout"
+    assert r.status == UNKNOWN and "timed out" in r.note  # it may have happened: not a failed create
+    h.add(12.0, "model_new", "w1", "other", status=500, body="Internal Server Error")
+    r = results(h, ctx())["read_after_create"]
+    assert r.status == FAIL and r.violations[0].first["status"] == 500
 
 
 def test_invalid_model_for_a_model_before_it_exists_is_not_a_violation():
@@ -376,7 +379,26 @@ def test_no_stall_both_directions():
     assert status(h, ctx(events=FAULT + blind), "no_stall") == PASS
     h.add(50.0, "chat", "w2", "m2", error="ReadTimeout", latency=5.0)  # hung, healthy DB
     r = checkers.check_safe("no_stall", h.ops, ctx(events=FAULT + blind))
-    assert r.status == FAIL and r.violations[0].worker == "w2" and "250 ms" in r.description
+    assert r.status == FAIL and r.violations[0].worker == "w2" and "1000 ms (no unloaded reference" in r.description
+
+
+def test_no_stall_takes_its_bound_from_an_unloaded_reference_and_is_unknown_under_pressure():
+    h = H()
+    h.healthy(0, 60)
+    h.add(40.0, "chat", "w1", "m1", latency=0.6)
+    c = ctx()
+    assert status(h, c, "no_stall") == PASS  # under the 1 s bound used before any calibration
+    c.stall_reference_s = 0.05  # calibrated: 10 x 50 ms = 500 ms
+    r = checkers.check_safe("no_stall", h.ops, c)
+    assert r.status == FAIL and "unloaded p99 50 ms" in r.description
+    c.high_pressure = [(39.5, 41.0)]  # the CPU was saturated then: not judged there
+    assert status(h, c, "no_stall") == PASS
+    c.high_pressure = [(5.0, 30.0)]  # saturated for 25 of 60 s: cannot say
+    r = checkers.check_safe("no_stall", h.ops, c)
+    assert r.status == FAIL  # the slow chat at 40 s is outside the pressure: still a stall
+    h.ops.pop()
+    r = checkers.check_safe("no_stall", h.ops, c)
+    assert r.status == UNKNOWN and "pressure high for 25 s" in r.note
 
 
 # ------------------------------------------------------------------ roles and check-safe

@@ -139,19 +139,12 @@ def test_a_schedule_round_trips_through_json_with_its_fallback_and_judges():
     assert replayed.contract == scenario.contract and replayed.bounds == scenario.bounds
 
 
-def test_a_schedules_own_chat_rate_round_trips_and_yields_to_the_users():
-    from chaos.options import DEFAULT_RATE, RunSettings, scenario_traffic_rate
-
+def test_a_schedules_own_chat_rate_round_trips():
     s11 = scenarios.get("S11").schedule
-    assert Schedule.from_json(s11.to_json(), "evidence").rate_per_worker == s11.rate_per_worker < DEFAULT_RATE
-    assert RunSettings().traffic(3, 2, s11.rate_per_worker).rate_per_worker == s11.rate_per_worker
-    assert RunSettings(rate=33.0).traffic(3, 2, s11.rate_per_worker).rate_per_worker == 33.0  # --rate wins
-    assert scenario_traffic_rate(None, None) == DEFAULT_RATE
+    assert Schedule.from_json(s11.to_json(), "evidence").rate_per_worker == s11.rate_per_worker
     for bad in (0, -5, "fast", True):
         with pytest.raises(UsageError, match=f"rate_per_worker={bad!r}"):
             Schedule.from_json({"steps": [], "rate_per_worker": bad}, "s.json")
-    with pytest.raises(UsageError, match="--rate -1 must be positive"):
-        RunSettings(rate=-1.0).traffic(3, 2)
 
 
 def test_a_scenario_naming_an_unknown_invariant_is_refused():
@@ -242,18 +235,6 @@ def test_a_fault_touches_its_worker_or_the_whole_fleet():
     assert touched_by({"kind": "worker_restart", "worker": "worker-1"}, workers) == {"worker-1"}
     assert touched_by({"kind": "link_down", "link": "workers"}, workers) == set(workers)
     assert touched_by({"kind": "pg_stop"}, workers) == set(workers)
-
-
-def test_probe_per_pair_raises_the_rate_or_says_this_machine_cannot():
-    from chaos.options import DEFAULT_RATE, FRONT_DOOR_RATE, RunSettings
-
-    assert RunSettings(probe_per_pair_s=1000.0).traffic(3, 2).rate_per_worker == DEFAULT_RATE  # already met
-    assert RunSettings(rate=1.0, probe_per_pair_s=1.0).traffic(3, 2).rate_per_worker == 3 + FRONT_DOOR_RATE / 2
-    with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0.05: 1400 models on 3 workers need \d+ chats/s; "
-                                         r"this machine sustains about \d+ .* ask for --probe-per-pair-s [\d.]+ or more$"):
-        RunSettings(probe_per_pair_s=0.05).traffic(1400, 3)
-    with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0 must be a positive number of seconds$"):
-        RunSettings(probe_per_pair_s=0.0).traffic(3, 2)
 
 
 def test_after_heal_the_recovery_clock_waits_for_a_late_restarted_worker_to_listen(monkeypatch):

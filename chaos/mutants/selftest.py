@@ -18,11 +18,10 @@ from pathlib import Path
 
 from .. import scenarios
 from ..litellm_env import LiteLLMEnv
-from ..options import scenario_traffic_rate
+from ..options import plan_traffic
 from ..paths import state_dir
 from ..runner import Run
 from ..stack import StackConfig
-from ..traffic import TrafficConfig
 from .build import build_mutant_env
 from .catalog import CAUGHT, MUTANTS, PASSES, Mutant
 
@@ -86,10 +85,10 @@ def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float 
     config = StackConfig.from_fields({"litellm_venv": env.root, "litellm_version": env.version} | scenario.stack,
                                      f"scenario {name}")
     t0 = time.monotonic()
-    traffic = TrafficConfig(rate_per_worker=scenario_traffic_rate(rate, scenario.schedule.rate_per_worker))
+    traffic = plan_traffic(rate, None, scenario.schedule.rate_per_worker, len(config.models), config.replicas, env.version)
     run = Run(scenario, config, traffic, results, backend=backend)
     verdict = run.execute()
-    observed = {"fail": CAUGHT, "pass": PASSES}.get(verdict.status, "aborted")
+    observed = {"fail": CAUGHT, "pass": PASSES}.get(verdict.status, verdict.status)  # inconclusive or aborted
     logs = Path(run.evidence) / "logs"
     mark = ACTIVE_MARK.format(name=mutant.name)
     active = any(mark in p.read_text(errors="replace") for p in logs.glob("worker-*.log"))

@@ -3,17 +3,20 @@ and the event log. Each returns an InvariantResult: pass / fail with its violati
 model, the first and last offending operation, the faults active then), or `not_checked` when
 the run did nothing the invariant speaks about (e.g. no /model/new: read-after-create).
 
-The registry of every invariant, and check_all (a checker that raises yields `unknown` for its
-invariant, with the error, never a lost verdict), are at the bottom."""
+An invariant that needed a definite answer and got only timeouts is `unknown` (what stayed
+undetermined in its note); one that held but was not observed enough of its window is `unknown`
+too (oracle.coverage). The registry of every invariant, and check_all (a checker that raises
+yields `unknown` for its invariant, with the error, never a lost verdict), are at the bottom."""
 
 from __future__ import annotations
 
 import traceback
 
 from ..history import Op
-from .classify import DB_UNAVAILABLE, INVALID_MODEL, OK, OTHER
-from .context import (ADVISORY, CONTRACT, NOT_CHECKED, UNKNOWN, CheckContext, InvariantResult, ReadinessIndex, direct,
-                      marker, result)
+from .classify import DB_UNAVAILABLE, INVALID_MODEL, OK, OTHER, definite
+from .context import (ADVISORY, CONTRACT, NOT_CHECKED, PASS, UNKNOWN, CheckContext, InvariantResult, ReadinessIndex,
+                      direct, marker, result)
+from .coverage import coverage, decide_coverage
 from .ledger import ModelLedger
 
 
@@ -53,6 +56,9 @@ def check_client_invalid_model(ops: list[Op], ctx: CheckContext) -> InvariantRes
 
 
 def check_recovery(ops: list[Op], ctx: CheckContext) -> InvariantResult:
+    """Every pair succeeds within the bound after heal. A pair with no ok answer by then fails
+    only on a definite answer (an error, an invalid model, a refused connection); one that only
+    timed out stays unknown: nothing it said proves it stuck."""
     name = "recovery"
     desc = f"after heal, every (worker, model) succeeds within {ctx.recovery_bound_s:.0f} s"
     if ctx.heal_t is None:
@@ -69,16 +75,23 @@ def check_recovery(ops: list[Op], ctx: CheckContext) -> InvariantResult:
             first_ok.setdefault(key, op.t)
         elif key not in first_ok:
             after.setdefault(key, []).append(op)
-    bad = []
+    bad, unknown = [], []
     pairs = [(w, m) for w in ctx.workers for m in ledger.valid_throughout(ctx.heal_t, min(deadline, ctx.end_t))]
     if ctx.end_t < deadline and not all(p in first_ok for p in pairs):  # a pair might still recover in time
         return InvariantResult(name, desc, NOT_CHECKED, note=f"run ended {deadline - ctx.end_t:.1f} s before the recovery bound")
     for worker, model in pairs:
         t = first_ok.get((worker, model))
         if t is None or t > deadline:
-            failing = [o for o in after.get((worker, model), []) if o.t <= (t or ctx.end_t)]
-            bad.extend(failing or [marker("chat", worker, ctx.heal_t, model, "no_ok_answer")])
-    return result(name, desc, bad, ctx)
+            failing = [o for o in after.get((worker, model), []) if o.t <= (t or ctx.end_t) and definite(o)]
+            if failing:
+                bad.extend(failing)
+            elif t is None:
+                unknown.append(f"{worker}/{model}")
+            else:  # it answered nothing definite before its late first success
+                bad.append(marker("chat", worker, ctx.heal_t, model, "no_ok_answer"))
+    why = (f"{len(unknown)} pair(s) had no definite answer after heal (timeouts only): {', '.join(unknown[:5])}"
+           if unknown else "")
+    return result(name, desc, bad, ctx, unknown=why)
 
 
 def check_read_after_create(ops: list[Op], ctx: CheckContext) -> InvariantResult:
@@ -91,8 +104,9 @@ def check_read_after_create(ops: list[Op], ctx: CheckContext) -> InvariantResult
             f"every read) and every worker serves it within {ctx.propagation_bound_s:.0f} s")
     if not creates:
         return InvariantResult(name, desc, NOT_CHECKED, note="no /model/new in this run")
-    # a create that never returned 200 (error or timeout) is a failed create for the client
-    bad: list[Op] = [op for op in creates if op.cls != OK]
+    # a create answered with an error failed for the client; one that timed out may have happened
+    bad: list[Op] = [op for op in creates if op.cls != OK and definite(op)]
+    undecided = [op for op in creates if op.cls != OK and not definite(op)]
     infos = [op for op in ops if op.f == "model_info"]
     chats: dict[tuple, list[Op]] = {}
     for op in direct(ops):
@@ -109,9 +123,14 @@ def check_read_after_create(ops: list[Op], ctx: CheckContext) -> InvariantResult
             oks = [op for op in served if op.cls == OK]
             first_ok = oks[0].t if oks else None
             if first_ok is None or first_ok - new.t > ctx.propagation_bound_s:
-                misses = [op for op in served if op.cls != OK and op.t <= (first_ok or ctx.end_t)]
-                bad.extend(misses or [marker("chat", worker, new.t, new.model, "never_served")])
-    return result(name, desc, bad, ctx)
+                misses = [op for op in served if op.cls != OK and definite(op) and op.t <= (first_ok or ctx.end_t)]
+                if misses or any(definite(op) for op in served) or not served:
+                    bad.extend(misses or [marker("chat", worker, new.t, new.model, "never_served")])
+                else:
+                    undecided.append(served[0])
+    why = (f"{len(undecided)} create(s) or first reads timed out (outcome unknown): "
+           + ", ".join(f"{op.f} {op.model} on {op.worker}" for op in undecided[:5])) if undecided else ""
+    return result(name, desc, bad, ctx, unknown=why)
 
 
 def check_no_model_lost(ops: list[Op], ctx: CheckContext) -> InvariantResult:
@@ -124,9 +143,16 @@ def check_no_model_lost(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     ledger = ModelLedger.of(ops, ctx.models)
     kept = [m for m in ctx.models if m not in ledger.deletes and m not in ledger.unknown_from]
     missing = [m for m in kept if m not in ctx.final_db_models and m not in ctx.config_models]
-    not_served = [op for op in direct(ops) if op.t0 >= ctx.end_t and op.model in kept and op.cls != OK]
+    # the final round: a definite answer other than ok is a model not served; a pair that only
+    # timed out (asked again, bounded, by the runner) stays unknown
+    final = [o for o in direct(ops) if o.t0 >= ctx.end_t and o.model in kept]
+    not_served = [op for op in final if op.cls != OK and definite(op)]
+    answered = {(op.worker, op.model) for op in final if definite(op)}
+    unanswered = sorted({f"{op.worker}/{op.model}" for op in final if (op.worker, op.model) not in answered})
     bad = not_served + [marker("db_read", "postgres", ctx.end_t, m, "missing_in_db") for m in missing]
-    return result(name, desc, bad, ctx)
+    why = (f"{len(unanswered)} pair(s) gave no definite answer in the final round, asked again: {', '.join(unanswered[:5])}"
+           if unanswered else "")
+    return result(name, desc, bad, ctx, unknown=why)
 
 
 # ---------------------------------------------------------------------------- the registry
@@ -154,7 +180,13 @@ CHECKERS = {
 def check_safe(name: str, ops: list[Op], ctx: CheckContext) -> InvariantResult:
     """Jepsen's check-safe: a checker that raises gives `unknown` for its invariant, with the error."""
     try:
-        return CHECKERS[name](ops, ctx)
+        r = CHECKERS[name](ops, ctx)
+        if ctx.plan is not None:
+            r.coverage = coverage(name, ops, ctx, ctx.plan)
+            blind = decide_coverage(r.coverage, ctx.max_blind_share, ctx.plan.catch_window_s())
+            if r.status == PASS and blind:  # it held where it was seen: not enough to call it a pass
+                r.status, r.note = UNKNOWN, "; ".join(n for n in (blind, r.note) if n)
+        return r
     except Exception as exc:  # noqa: BLE001 - a checker bug must not lose the verdict
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return InvariantResult(name, "(checker raised)", UNKNOWN,

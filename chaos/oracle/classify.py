@@ -63,3 +63,10 @@ def op_type(cls: str) -> str:
     if cls in (TIMEOUT, OTHER, CANCELLED):
         return "info"
     return "fail"
+
+
+def definite(op) -> bool:
+    """Did the operation get an answer a checker may count? An HTTP status, or a refused connection
+    (nothing listens: a definite 'not served'). A timeout, a reset or a cancelled request is an
+    unknown outcome (Jepsen's :info): never an invalid model, a lost model or a recovered pair."""
+    return op.status is not None or op.cls == WORKER_DOWN

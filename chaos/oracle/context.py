@@ -25,10 +25,16 @@ class CheckContext:
     final_db_error: str | None = None  # the final read of the model table failed: the DB lost them for now
     readiness_max_age_s: float = 2.0  # a readiness answer counts for this long
     baseline: tuple[float, float] | None = None  # the no-fault window before the schedule (no_stall's reference)
-    stall_factor: float = 10.0  # no_stall: a chat slower than factor x baseline p99 ...
+    stall_factor: float = 10.0  # no_stall: a chat slower than factor x the unloaded reference p99 ...
     stall_floor_s: float = 0.25  # ... and slower than this is a stall
+    stall_uncalibrated_s: float = 1.0  # the bound where no unloaded reference is calibrated yet
+    stall_reference_s: float | None = None  # the chat p99 calibrated on an unloaded machine (machine.Calibration)
     front_door: bool = False  # the run sent traffic through the front door
     config_models: list[str] = field(default_factory=list)  # those of `models` in the config file, never in the DB
+    plan: object = None  # coverage.Plan: the probe intervals planned (None: coverage not judged)
+    max_blind_share: float = 0.05  # a contract invariant blind for more of its window than this is unknown
+    # (start, end) of the stretches with the machine's CPU pressure above the run's limit: latency not judged there
+    high_pressure: list[tuple[float, float]] = field(default_factory=list)
 
     def faults_active(self, t: float) -> list[str]:
         """Faults applied and not yet healed at monotonic time t."""
@@ -86,12 +92,15 @@ class InvariantResult:
     note: str = ""
     role: str = CONTRACT  # contract (decides the verdict) or advisory (reported only)
     error: str = ""  # the checker raised: status unknown
+    coverage: dict | None = None  # what of its window the run observed (oracle.coverage)
 
     def to_json(self) -> dict:
         d = {"name": self.name, "description": self.description, "status": self.status, "role": self.role,
              "note": self.note, "violations": [v.to_json() for v in self.violations]}
         if self.error:
             d["error"] = self.error
+        if self.coverage is not None:
+            d["coverage"] = self.coverage
         return d
 
     @property
@@ -99,8 +108,15 @@ class InvariantResult:
         return min(self.violations, key=lambda v: v.first["t"], default=None)
 
 
-def result(name: str, description: str, bad: list[Op], ctx: CheckContext, note: str = "") -> InvariantResult:
-    return InvariantResult(name, description, FAIL if bad else PASS, group(bad, ctx), note=note)
+def result(name: str, description: str, bad: list[Op], ctx: CheckContext, note: str = "",
+           unknown: str = "") -> InvariantResult:
+    """fail with the offending operations; else unknown when `unknown` says what stayed
+    undetermined (timeouts where a definite answer was needed); else pass."""
+    if bad:
+        return InvariantResult(name, description, FAIL, group(bad, ctx), note="; ".join(n for n in (note, unknown) if n))
+    if unknown:
+        return InvariantResult(name, description, UNKNOWN, note="; ".join(n for n in (unknown, note) if n))
+    return InvariantResult(name, description, PASS, note=note)
 
 
 def op_brief(op: Op) -> dict:

@@ -1,14 +1,17 @@
-"""no_stall: while no fault is active, no chat for a valid model hangs. The bound comes from the
-run's own baseline window (before any fault): max(stall_factor x its p99, stall_floor_s), so a
-slow machine does not fail a correct gateway and a stall is judged against what was normal here.
-Not judged: chats overlapping a fault, the harness's own blind spots, and a worker's start (from
-its spawn to WARMUP_S after its first readiness 200)."""
+"""no_stall: while no fault is active, no chat for a valid model hangs. The bound comes from an
+unloaded reference, never from a window measured while the machine was saturated:
+max(stall_factor x the chat p99 calibrated for this version on an unloaded machine, stall_floor_s),
+or stall_uncalibrated_s before any calibration. Not judged: chats overlapping a fault, the harness's
+own blind spots, a worker's start (from its spawn to WARMUP_S after its first readiness 200), and
+stretches of high CPU pressure (a queue on the CPU is not the gateway stalling). Where high
+pressure covered more than the allowed share of the run, no_stall is unknown."""
 
 from __future__ import annotations
 
 from ..history import Op
 from .classify import OK, TIMEOUT
-from .context import NOT_CHECKED, CheckContext, InvariantResult, overlaps, result
+from .context import NOT_CHECKED, UNKNOWN, CheckContext, InvariantResult, overlaps, result
+from .coverage import total
 from .ledger import ModelLedger
 
 MIN_BASELINE_SAMPLES = 20
@@ -17,8 +20,9 @@ MIN_BASELINE_SAMPLES = 20
 WARMUP_S = 5.0
 
 
-def baseline_p99(ops: list[Op], ctx: CheckContext) -> float | None:
-    t0, t1 = ctx.baseline
+def baseline_p99(ops: list[Op], window: tuple[float, float]) -> float | None:
+    """p99 of the ok direct chats inside `window` (None with fewer than MIN_BASELINE_SAMPLES)."""
+    t0, t1 = window
     latencies = sorted(op.t - op.t0 for op in ops
                        if op.f == "chat" and op.via is None and op.cls == OK and t0 <= op.t0 and op.t <= t1)
     if len(latencies) < MIN_BASELINE_SAMPLES:
@@ -41,13 +45,11 @@ def check_no_stall(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     name = "no_stall"
     if ctx.baseline is None:
         return InvariantResult(name, "no chat stalls while no fault is active", NOT_CHECKED, note="no baseline window")
-    p99 = baseline_p99(ops, ctx)
-    if p99 is None:
-        return InvariantResult(name, "no chat stalls while no fault is active", NOT_CHECKED,
-                               note=f"fewer than {MIN_BASELINE_SAMPLES} ok chats in the baseline window")
-    bound = max(ctx.stall_factor * p99, ctx.stall_floor_s)
-    desc = (f"while no fault is active, no chat for a valid model takes longer than {bound * 1000:.0f} ms "
-            f"(max({ctx.stall_factor:g} x baseline p99 {p99 * 1000:.0f} ms, {ctx.stall_floor_s * 1000:.0f} ms))")
+    ref = ctx.stall_reference_s
+    bound = max(ctx.stall_factor * ref, ctx.stall_floor_s) if ref is not None else ctx.stall_uncalibrated_s
+    source = (f"max({ctx.stall_factor:g} x unloaded p99 {ref * 1000:.0f} ms, {ctx.stall_floor_s * 1000:.0f} ms)" if ref is not None
+              else "no unloaded reference calibrated for this version yet")
+    desc = f"while no fault is active, no chat for a valid model takes longer than {bound * 1000:.0f} ms ({source})"
     ledger = ModelLedger.of(ops, ctx.models)
     faults = ctx.fault_windows()
     blind = [(e["t"], e["t"] + e.get("seconds", 0)) for e in ctx.events_of("probe_stall")]  # the harness itself lagged
@@ -59,7 +61,12 @@ def check_no_stall(ops: list[Op], ctx: CheckContext) -> InvariantResult:
             continue
         worker = op.served_by if op.via else op.worker
         lifecycle = starting.get(worker, []) if worker else every_start
-        if overlaps(op.t0, op.t, faults) or overlaps(op.t0, op.t, blind) or overlaps(op.t0, op.t, lifecycle):
+        if any(overlaps(op.t0, op.t, w) for w in (faults, blind, lifecycle, ctx.high_pressure)):
             continue
         bad.append(op)
-    return result(name, desc, bad, ctx)
+    window = ctx.end_t - ctx.baseline[0]
+    high = total([(max(a, ctx.baseline[0]), min(b, ctx.end_t)) for a, b in ctx.high_pressure])
+    note = f"CPU pressure high for {high:.0f} s of {window:.0f} s: chats then not judged" if high else ""
+    if not bad and window > 0 and high / window > ctx.max_blind_share:
+        return InvariantResult(name, desc, UNKNOWN, note=note + f" (over {ctx.max_blind_share:.0%} of the run)")
+    return result(name, desc, bad, ctx, note=note)

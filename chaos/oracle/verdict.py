@@ -1,6 +1,12 @@
-"""The verdict of a run: pass, fail (the system under test broke a contract invariant) or aborted
-(harness error, a checker that raised on a contract invariant, or the stack was not healthy
-before any fault: "baseline not met"). Advisory invariants are reported, never decide."""
+"""The verdict of a run, one of:
+- pass: every contract invariant held, and the run saw enough of each to say so;
+- fail: the system under test broke a contract invariant, or deviated from its steady state
+  before any fault (Chaos Toolkit's "deviated": the gateway's fault, with the evidence);
+- inconclusive: nothing failed, but a contract invariant is unknown: blind for too much of its
+  window (oracle.coverage), or only timeouts where it needed a definite answer;
+- aborted: what the harness itself could not do (a harness error, a checker that raised, a
+  baseline it could not observe).
+Advisory invariants are reported, never decide."""
 
 from __future__ import annotations
 
@@ -9,8 +15,8 @@ from dataclasses import dataclass, field
 from ..history import Op
 from .context import ADVISORY, CONTRACT, FAIL, UNKNOWN, InvariantResult
 
-PASS, ABORTED = "pass", "aborted"
-EXIT_CODES = {PASS: 0, "fail": 1, ABORTED: 4}
+PASS, FAILED, INCONCLUSIVE, ABORTED = "pass", "fail", "inconclusive", "aborted"
+EXIT_CODES = {PASS: 0, FAILED: 1, ABORTED: 4, INCONCLUSIVE: 5}
 
 
 @dataclass
@@ -25,6 +31,7 @@ class Verdict:
     durations: dict = field(default_factory=dict)
     evidence: str = ""
     traffic: dict = field(default_factory=dict)  # the traffic settings (rate, timeouts) and the probe rates achieved
+    machine: dict = field(default_factory=dict)  # cores, CPU pressure avg/max, the load budget and the rates it chose
 
     @property
     def exit_code(self) -> int:
@@ -65,6 +72,7 @@ class Verdict:
             "seed": self.seed,
             "durations": self.durations,
             "traffic": self.traffic,
+            "machine": self.machine,
             "evidence": self.evidence,
         }
 
@@ -82,12 +90,16 @@ def counts_of(ops: list[Op]) -> dict:
 
 def verdict_of(scenario: str, invariants: list[InvariantResult], ops: list[Op], **extra) -> Verdict:
     contract = [i for i in invariants if i.role == CONTRACT]
-    unknown = [i for i in contract if i.status == UNKNOWN]
+    raised = [i for i in contract if i.status == UNKNOWN and i.error]
+    unseen = [i for i in contract if i.status == UNKNOWN and not i.error]
     if any(i.status == FAIL for i in contract):
-        status, reason = "fail", ""
-    elif unknown:
+        status, reason = FAILED, ""
+    elif raised:
         status = ABORTED
-        reason = "checker error: " + "; ".join(f"{i.name}: {i.error}" for i in unknown)
+        reason = "checker error: " + "; ".join(f"{i.name}: {i.error}" for i in raised)
+    elif unseen:
+        status = INCONCLUSIVE
+        reason = "not enough seen to judge: " + "; ".join(f"{i.name}: {i.note}" for i in unseen)
     else:
         status, reason = PASS, ""
     return Verdict(status=status, scenario=scenario, invariants=invariants, reason=reason, counts=counts_of(ops), **extra)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .evidence import Evidence, load_evidence
 from .logwindow import log_window
-from .summary import class_totals, first_violation, headline, replay_command, run_lines
+from .summary import (class_totals, coverage_line, first_violation, first_violation_label, headline, machine_line,
+                      replay_command, run_lines)
 from .timeline import render_timeline
 
 STYLE = """
@@ -19,6 +20,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-wid
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
 .status { display: inline-block; padding: 2px 10px; border-radius: 4px; color: white; font-weight: bold; }
 .pass { background: #2e9d4a; } .fail { background: #d7191c; } .aborted, .unknown { background: #7b7b7b; }
+.inconclusive { background: #e08a00; }
 .not_checked { background: #aaaaaa; }
 table { border-collapse: collapse; margin: 6px 0; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -66,7 +68,8 @@ def _facts(ev: Evidence) -> str:
             ("backend", what.get("backend")), ("Prisma query engine", what.get("prisma_query_engine")),
             ("seed", ev.verdict.get("seed")), ("durations", json.dumps(ev.verdict.get("durations", {}))),
             *((label, text) for label, text in (("how it ran", "; ".join(run_lines(ev))),) if text),
-            ("traffic", json.dumps(ev.verdict.get("traffic", {}))), ("evidence", str(ev.path))]
+            ("traffic", json.dumps(ev.verdict.get("traffic", {}))), ("machine", json.dumps(ev.verdict.get("machine", {}))),
+            ("evidence", str(ev.path))]
     return "<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
 
 
@@ -84,13 +87,16 @@ def _invariants(ev: Evidence) -> str:
         first = min(violations, key=lambda v: v["first"].get("t", 0), default=None)
         where = "" if first is None else f"{first['worker']} {first.get('model') or ''}: {first['first'].get('cls')}"
         note = inv.get("note", "") + (f" checker error: {inv['error']}" if inv.get("error") else "")
+        cov = inv.get("coverage")
+        seen = "" if not cov else f"{1 - cov['blind_share']:.1%} (longest blind {cov['longest_blind_s']} s)"
         rows.append(f"<tr><td>{escape(inv['name'])}</td><td>{escape(inv.get('role', 'contract'))}</td><td>{_status(inv['status'])}</td>"
-                    f"<td class=num>{sum(v['count'] for v in violations)}</td><td>{escape(where)}</td>"
+                    f"<td class=num>{sum(v['count'] for v in violations)}</td><td>{escape(where)}</td><td>{escape(seen)}</td>"
                     f"<td>{escape(inv.get('description', ''))}{'<br><i>' + escape(note) + '</i>' if note else ''}</td></tr>")
     if not rows:
         return "<p>No invariants were judged (the run aborted before the checkers ran).</p>"
     return ("<p>Contract invariants decide the verdict; advisory ones are reported only.</p>"
-            "<table><tr><th>invariant</th><th>role</th><th>result</th><th>violating ops</th><th>first violation</th><th>what it says</th></tr>"
+            "<table><tr><th>invariant</th><th>role</th><th>result</th><th>violating ops</th><th>first violation</th>"
+            "<th>window observed</th><th>what it says</th></tr>"
             + "".join(rows) + "</table>")
 
 
@@ -99,7 +105,8 @@ def _first_violation(ev: Evidence) -> str:
     if fv is None:
         return "<p>No invariant was violated.</p>"
     via = " through the front door" if fv.via else ""
-    text = (f"<p><b>{escape(fv.invariant)}</b>: {escape(fv.worker)}{via} answered <b>{escape(fv.cls)}</b>"
+    label = first_violation_label(ev, fv)
+    text = (f"<p>{escape(label[0].upper() + label[1:])}: <b>{escape(fv.invariant)}</b>: {escape(fv.worker)}{via} answered <b>{escape(fv.cls)}</b>"
             f"{f' (HTTP {fv.status})' if fv.status else ''} for model <b>{escape(str(fv.model))}</b>, "
             f"{escape(fv.after_fault or 'before any fault')}; faults active then: {escape(', '.join(fv.faults_active) or 'none')}; "
             f"{fv.count} violating op(s) on that pair.</p>")
@@ -123,15 +130,37 @@ def _counts(ev: Evidence) -> str:
     return f"<table>{head}{rows}</table>"
 
 
+def collapse_stalls(events: list[dict]) -> list[dict]:
+    """Consecutive probe stalls (and load-shedding steps) as one row each: the events a person
+    reads are the faults and the workers' lives, not hundreds of blind spots."""
+    out: list[dict] = []
+    for e in events:
+        prev = out[-1] if out else None
+        if prev and e["kind"] in ("probe_stall", "load_shed") and prev["kind"] == e["kind"]:
+            prev["n"] = prev.get("n", 1) + 1
+            prev["until_s"] = round(e["t"] + e.get("seconds", 0) - prev["t"], 2)
+            continue
+        out.append(dict(e))
+    return out
+
+
 def _events(ev: Evidence) -> str:
     if not ev.events:
         return "<p>No events recorded.</p>"
     t0 = ev.events[0]["t"]
-    rows = "".join(
-        f"<tr><td class=num>{e['t'] - t0:.2f}</td><td>{escape(e['kind'])}</td>"
-        f"<td>{escape(json.dumps({k: v for k, v in e.items() if k not in ('t', 'wall', 'kind')}))}</td></tr>"
-        for e in ev.events)
+    def row(e: dict) -> str:
+        kind = e["kind"] + (f" x{e['n']}" if e.get("n") else "")
+        fields = {k: v for k, v in e.items() if k not in ("t", "wall", "kind", "n")}
+        return f"<tr><td class=num>{e['t'] - t0:.2f}</td><td>{escape(kind)}</td><td>{escape(json.dumps(fields))}</td></tr>"
+
+    rows = "".join(row(e) for e in collapse_stalls(ev.events))
     return f"<details><summary>{len(ev.events)} events</summary><table><tr><th>s</th><th>event</th><th>fields</th></tr>{rows}</table></details>"
+
+
+def _seen(ev: Evidence) -> str:
+    """Coverage and the machine's pressure, next to the verdict: what the verdict rests on."""
+    lines = [line for line in (coverage_line(ev), machine_line(ev)) if line]
+    return "".join(f"<p>{escape(line)}</p>" for line in lines)
 
 
 def report_html(ev: Evidence, png: bytes) -> str:
@@ -139,6 +168,7 @@ def report_html(ev: Evidence, png: bytes) -> str:
 <h1>{escape(ev.scenario)} {_status(ev.status)}</h1>
 <p>{escape(headline(ev))}</p>
 {f'<p><b>reason:</b> {escape(ev.verdict["reason"])}</p>' if ev.verdict.get("reason") else ""}
+{_seen(ev)}
 {_problems(ev)}
 <h2>Invariants</h2>{_invariants(ev)}
 <h2>First violation</h2>{_first_violation(ev)}

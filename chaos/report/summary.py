@@ -72,7 +72,43 @@ def headline(ev: Evidence) -> str:
             f"Prisma engine: {what.get('prisma_query_engine')})")
 
 
-STATUS_WORDS = {"pass": "held", "fail": "FAILED", "not_checked": "not checked", "unknown": "UNKNOWN (checker raised)"}
+STATUS_WORDS = {"pass": "held", "fail": "FAILED", "not_checked": "not checked", "unknown": "UNKNOWN"}
+
+
+def first_violation_label(ev: Evidence, fv: FirstViolation) -> str:
+    """'first violation', said to be advisory where it does not decide the verdict."""
+    role = next((i.get("role", "contract") for i in ev.verdict.get("invariants", []) if i["name"] == fv.invariant), "contract")
+    return "first violation" if role == "contract" else "first violation (advisory: it does not decide the verdict)"
+
+
+def coverage_line(ev: Evidence) -> str | None:
+    """How much of each contract invariant's window the run saw: the worst one, and which went unknown."""
+    covered = [i for i in ev.verdict.get("invariants", []) if i.get("coverage") and i.get("role", "contract") == "contract"]
+    if not covered:
+        return None
+    worst = max(covered, key=lambda i: i["coverage"]["blind_share"])
+    c = worst["coverage"]
+    unknown = [i["name"] for i in covered if i["status"] == "unknown"]
+    window = ev.verdict.get("traffic", {}).get("smallest_window_caught_s")
+    return (f"coverage: contract invariants blind for at most {c['blind_share']:.1%} of their window ({worst['name']}: "
+            f"{c['blind_s']} s of {c['judged_s']} s, longest {c['longest_blind_s']} s"
+            f"{' on ' + c['longest_blind_lane'] if c.get('longest_blind_lane') else ''})"
+            + (f"; smallest window caught on every pair {window} s" if window else "")
+            + (f"; UNKNOWN for lack of sight: {', '.join(unknown)}" if unknown else ""))
+
+
+def machine_line(ev: Evidence) -> str | None:
+    m = ev.verdict.get("machine") or {}
+    p, rates = m.get("pressure") or {}, m.get("rates") or {}
+    if not m.get("cores"):
+        return None
+    pressure = (f"CPU pressure ({p.get('source')}) avg {p.get('avg_pct')} %, max {p.get('max_pct')} %, above "
+                f"{p.get('high_limit_pct')} % for {p.get('high_s')} s" if p.get("samples") else "CPU pressure not measured")
+    shed = (f"; harness load shed {rates['load_shed_changes']} time(s), chats down to {rates.get('lowest_chat_scale'):.0%}"
+            if rates.get("load_shed_changes") else "")
+    rate = (f"; chats/s per worker planned {rates.get('planned_chats_per_worker')} ({ev.verdict.get('traffic', {}).get('rate_source', '?')}), "
+            f"achieved {rates.get('achieved_direct_chats_per_worker')} direct" if rates else "")
+    return f"machine: {m['cores']} cores; {pressure}{rate}{shed}"
 
 
 def invariant_lines(ev: Evidence) -> list[str]:
@@ -121,10 +157,11 @@ def verdict_block(ev: Evidence) -> str:
     if ev.verdict.get("reason"):
         lines.append(f"reason: {ev.verdict['reason']}")
     lines += invariant_lines(ev)
+    lines += [line for line in (coverage_line(ev), machine_line(ev)) if line]
     fv = first_violation(ev)
     if fv:
         via = " through the front door" if fv.via else ""
-        lines.append(f"first violation: {fv.invariant}: {fv.worker}{via} answered {fv.cls}"
+        lines.append(f"{first_violation_label(ev, fv)}: {fv.invariant}: {fv.worker}{via} answered {fv.cls}"
                      f"{f' (HTTP {fv.status})' if fv.status else ''} for {fv.model}, "
                      f"{fv.after_fault or 'before any fault'}; {fv.count} such op(s) on that pair")
     totals = class_totals(ev)
@@ -136,8 +173,8 @@ def verdict_block(ev: Evidence) -> str:
     lines += run_lines(ev)
     stall_s = ev.verdict.get("durations", {}).get("probe_stall_s")
     if stall_s:
-        lines.append(f"harness blind spots: probes skipped for {stall_s} s in all (the probe loop fell behind or a worker had "
-                     f"max_in_flight_per_worker requests open; hatched on the timeline); a violation there would be missed")
+        lines.append(f"harness blind spots: probes skipped for {stall_s} s of wall time (the probe loop fell behind or a worker "
+                     f"had max_in_flight_per_worker requests open; hatched on the timeline); a violation there would be missed")
     for problem in ev.problems:
         lines.append(f"evidence problem: {problem}")
     report = ev.path / "report.html"

@@ -176,9 +176,12 @@ def _fault_window(ax, start: dict, end_t: float, fault_lane_y, t_lo, level, unhe
 
 def _draw_worker_events(ax, ev, lanes, lane_h, t_lo) -> None:
     for e in ev.events:  # the harness was blind here: hatched, so an empty stretch is not read as quiet
-        if e.get("kind") == "probe_stall" and e.get("worker") in lanes:
-            ax.broken_barh([(e["t"] - t_lo, e.get("seconds", 0))], (lanes[e["worker"]] + 1, lane_h - 1),
-                           facecolors="none", edgecolors="#999999", hatch="///", lw=0, zorder=2)
+        if e.get("kind") != "probe_stall":
+            continue
+        for lane in e.get("lanes") or [e.get("worker")]:  # one event per stretch, on every lane it hit
+            if lane in lanes:
+                ax.broken_barh([(e["t"] - t_lo, e.get("seconds", 0))], (lanes[lane] + 1, lane_h - 1),
+                               facecolors="none", edgecolors="#999999", hatch="///", lw=0, zorder=2)
     for kind, (marker, colour, _) in WORKER_MARKS.items():
         xs, ys = [], []
         for e in ev.events:

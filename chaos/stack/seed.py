@@ -19,8 +19,9 @@ import httpx
 import nacl.secret
 import psycopg
 
-from ..errors import StackStartError
+from ..errors import StackStartError, SteadyStateDeviated
 from ..models import ModelSpec, default_specs
+from ..oracle.classify import INVALID_MODEL, classify
 from ..waiting import wait_until
 from .model_reads import MODEL_TABLE
 
@@ -82,6 +83,7 @@ def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models:
     pending = {(w, m) for w in worker_urls for m in models}
     took: dict[str, float] = {}
     last: dict[tuple[str, str], str] = {}
+    invalid: dict[tuple[str, str], bool] = {}
 
     def probe_pending() -> bool:
         for worker, model in sorted(pending):
@@ -95,12 +97,20 @@ def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models:
                 took[f"{worker}/{model}"] = round(time.monotonic() - start, 3)
             else:
                 last[(worker, model)] = f"{resp.status_code}: {resp.text[:200]}"
+                invalid[(worker, model)] = classify(resp.status_code, resp.text) == INVALID_MODEL
         return not pending
 
     def not_served() -> StackStartError:
-        worker, model = sorted(pending)[0]
-        return StackStartError(f"seed model {model!r} not served by {worker} within {timeout:.0f} s "
-                               f"({len(pending)} pairs pending); last answer {last.get((worker, model))}")
+        # a pair whose last answer was "Invalid model name" is the gateway's failure, not the harness's
+        deviated = sorted(p for p in pending if invalid.get(p))
+        worker, model = (deviated or sorted(pending))[0]
+        what = (f"seed model {model!r} not served by {worker} within {timeout:.0f} s ({len(pending)} pairs pending); "
+                f"last answer {last.get((worker, model))}")
+        if deviated:
+            return SteadyStateDeviated(f"{worker} answered 'Invalid model name' for the valid model {model!r} before any "
+                                       f"fault ({len(deviated)} pair(s)): {what}", worker=worker, model=model,
+                                       pairs=[f"{w}/{m}" for w, m in deviated], last_answer=last.get((worker, model)))
+        return StackStartError(what)
 
     wait_until(probe_pending, timeout, interval=0.5, fail=not_served)
     return took

@@ -213,7 +213,9 @@ class SupervisedStack(Stack):
         worker-1, then wait until every worker serves them (at its next reload at the latest)."""
         models = list(self.config.models)
         first = self._workers[worker_name(1)]
-        bound = 15.0 if self.config.seed_via == "db" else 2 * self.reload_interval_s + 15
+        # each pair is asked in turn: the bound grows with the pair count (140 models x 3 workers)
+        pairs = len(models) * len(self._workers)
+        bound = (15.0 if self.config.seed_via == "db" else 2 * self.reload_interval_s + 15) + 0.1 * pairs
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
             if self.config.seed_via == "api":
                 seed.create_models(client, first.url, self.config.db_specs(), self.upstream_url)

@@ -52,6 +52,7 @@ class TrafficConfig:
     management_timeout_s: float = 60.0
     max_in_flight_per_worker: int = 200
     connections_per_worker: int = 32  # more in flight wait for a connection (and may time out)
+    rate_source: str = "default"  # why this rate: --rate, the scenario's, the load budget (options.plan_traffic)
 
     def validate(self) -> "TrafficConfig":
         if self.rate_per_worker <= 0:
@@ -105,6 +106,10 @@ class TrafficEngine:
         self._stopping: asyncio.Event | None = None
         self._probing = threading.Event()
         self._ready = threading.Event()
+        # shares of the planned chat and listing rates actually sent (machine.LoadShedder lowers them
+        # under CPU pressure, chats first)
+        self.chat_scale = 1.0
+        self.listing_scale = 1.0
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "TrafficEngine":
@@ -162,14 +167,17 @@ class TrafficEngine:
             }
             self._ready.set()
             tasks = [asyncio.create_task(self._readiness_loop(w)) for w in self.workers]
+            chats, listings = (lambda: self.chat_scale), (lambda: self.listing_scale)
             for w in self.workers:
-                tasks.append(asyncio.create_task(self._paced(w, self.direct_rate, self._next_chat(w), record_stalls=True)))
+                tasks.append(asyncio.create_task(self._paced(w, self.direct_rate, chats, self._next_chat(w), record_stalls=True)))
                 if c.listing_rate_per_worker:
-                    tasks.append(asyncio.create_task(self._paced(w, c.listing_rate_per_worker, lambda w=w: self.list_models(w))))
+                    tasks.append(asyncio.create_task(self._paced(w, c.listing_rate_per_worker, listings, lambda w=w: self.list_models(w))))
                 if c.model_info_rate_per_worker:
-                    tasks.append(asyncio.create_task(self._paced(w, c.model_info_rate_per_worker, lambda w=w: self.list_model_info(w))))
+                    tasks.append(asyncio.create_task(self._paced(w, c.model_info_rate_per_worker, listings,
+                                                                 lambda w=w: self.list_model_info(w))))
             if self.front_door_url and c.front_door_rate:
-                tasks.append(asyncio.create_task(self._paced(FRONT_DOOR, c.front_door_rate, self._next_chat(FRONT_DOOR), record_stalls=True)))
+                tasks.append(asyncio.create_task(self._paced(FRONT_DOOR, c.front_door_rate, chats, self._next_chat(FRONT_DOOR),
+                                                             record_stalls=True)))
             await self._stopping.wait()
             for task in tasks:
                 task.cancel()
@@ -185,11 +193,10 @@ class TrafficEngine:
 
         return make
 
-    async def _paced(self, target: str, rate: float, make, record_stalls: bool = False) -> None:
-        """Start make() `rate` times per second while probing is on, never more than
+    async def _paced(self, target: str, rate: float, scale, make, record_stalls: bool = False) -> None:
+        """Start make() `rate` x scale() times per second while probing is on, never more than
         max_in_flight_per_worker at once; when the loop falls behind, record the blind spot and
         skip ahead (no burst to catch up)."""
-        period = 1.0 / rate
         in_flight: set[asyncio.Task] = set()
         next_t = time.monotonic()
         capped_since: float | None = None  # start of a run of probes skipped for the in-flight cap
@@ -207,6 +214,7 @@ class TrafficEngine:
                     else:
                         self.skipped += 1
                         capped_since = capped_since or time.monotonic()
+                period = 1.0 / (rate * scale())
                 next_t += period
                 delay = next_t - time.monotonic()
                 if delay < -STALL_S:

@@ -1,0 +1,192 @@
+"""Coverage: how much of an invariant's judged window the harness actually observed.
+
+A lane is what one probe loop watches: a (worker, model) pair for chats, a worker for its
+listings. A lane is observed by operations with a definite outcome (an HTTP answer, or a refused
+connection); a timeout or a reset (Jepsen's info) observes nothing. A lane is blind where the gap between two such
+operations (or between the window's edge and the first or last one) exceeds its planned probe
+interval by more than STALL_S: the blind stretch is the gap less the planned interval, the time in
+which a violation could have come and gone unseen. Time a worker was paused by the schedule is
+not judged (it answers nothing, so nothing of it can be seen; that is the fault, not blindness).
+
+coverage(...) gives, for one invariant: judged_s, blind_s (wall seconds with any lane blind: the
+union, not a sum over lanes), blind_share, longest_blind_s and the lane it was on. An invariant
+that held with blind_share above the run's threshold, or with a blind stretch longer than the
+smallest window the run claims to catch, is unknown (see decide_coverage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..history import Op
+from .classify import definite
+from .context import CheckContext
+
+STALL_S = 0.25  # a lane this much later than planned counts as blind (the probe loop's own slack)
+DEFAULT_MAX_BLIND_SHARE = 0.05
+MIN_CATCH_S = 1.0
+
+# invariant -> (the operations that observe it, where its window starts): chat pairs or listings;
+# "run": from the baseline's start, "heal": from the recovery clock, "changes": from the first model change
+LANES = {
+    "no_invalid_model_strict": ("chat", "run"),
+    "no_invalid_model_ready_gated": ("chat", "run"),
+    "readiness_truthful": ("chat", "run"),
+    "client_invalid_model": ("front_door", "run"),
+    "recovery": ("chat", "heal"),
+    "no_stall": ("chat", "run"),
+    "read_after_create": ("chat", "changes"),
+    "listing_consistent": ("listing", "run"),
+    "create_propagates": ("listing", "changes"),
+    "delete_propagates": ("listing", "changes"),
+    "update_propagates": ("listing", "changes"),
+    "models_loaded_before_ready": ("listing", "run"),
+}
+LISTINGS = ("models", "model_info_list")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The probe intervals the run planned (seconds between two probes of one lane)."""
+
+    chat_pair_s: float  # one (worker, model) pair, direct chats
+    listing_s: float | None  # one worker's /v1/models or /model/info, whichever is faster (None: off)
+    front_door_pair_s: float | None = None  # one model through the front door (None: off)
+
+    def catch_window_s(self) -> float:
+        """The smallest 'Invalid model name' window the run claims to catch on every pair: a pair's
+        planned interval plus the slack before a lane counts as blind, and never under MIN_CATCH_S
+        (a Python probe loop on a shared machine is not steadier than that)."""
+        return round(max(self.chat_pair_s + STALL_S, MIN_CATCH_S), 3)
+
+
+def merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for a, b in sorted(w for w in windows if w[1] > w[0]):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def total(windows: list[tuple[float, float]]) -> float:
+    return sum(b - a for a, b in merge(windows))
+
+
+def subtract(window: tuple[float, float], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """window less the holes."""
+    a, b = window
+    out, cur = [], a
+    for h0, h1 in merge(holes):
+        if h1 <= cur or h0 >= b:
+            continue
+        if h0 > cur:
+            out.append((cur, h0))
+        cur = max(cur, h1)
+    if cur < b:
+        out.append((cur, b))
+    return out
+
+
+def blind_stretches(times: list[float], window: tuple[float, float], interval: float) -> list[tuple[float, float]]:
+    """The stretches of `window` in which a lane observed at `times` was blind (see the module doc)."""
+    start, end = window
+    inside = sorted(t for t in times if start <= t <= end)
+    edges = [start, *inside, end]
+    out = []
+    for a, b in zip(edges, edges[1:]):
+        if b - a > interval + STALL_S:
+            out.append((a + interval, b))
+    return out
+
+
+def paused_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]:
+    """Per worker, when the schedule had it paused (SIGSTOP): not judged."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for w in ctx.workers:
+        resumes = [e["t"] for e in ctx.events_of("worker_resumed", w)]
+        for p in ctx.events_of("worker_paused", w):
+            end = next((t for t in resumes if t >= p["t"]), ctx.end_t)
+            out.setdefault(w, []).append((p["t"], end))
+    return out
+
+
+def _lanes(ops: list[Op], kind: str, ctx: CheckContext, models: list[str]) -> dict[tuple, list[float]]:
+    """lane -> invoke times of its definite operations."""
+    lanes: dict[tuple, list[float]] = {}
+    if kind == "chat":
+        lanes = {(w, m): [] for w in ctx.workers for m in models}
+    elif kind == "front_door":
+        lanes = {("front-door", m): [] for m in models}
+    else:
+        lanes = {(w, None): [] for w in ctx.workers}
+    for op in ops:
+        if not definite(op):
+            continue
+        if kind == "chat" and op.f == "chat" and op.via is None:
+            key = (op.worker, op.model)
+        elif kind == "front_door" and op.f == "chat" and op.via is not None:
+            key = ("front-door", op.model)
+        elif kind == "listing" and op.f in LISTINGS:
+            key = (op.worker, None)
+        else:
+            continue
+        if key in lanes:
+            lanes[key].append(op.t0)
+    return lanes
+
+
+def window_of(start: str, ops: list[Op], ctx: CheckContext) -> tuple[float, float] | None:
+    end = ctx.end_t
+    if start == "heal":
+        if ctx.heal_t is None:
+            return None
+        return ctx.heal_t, min(end, ctx.heal_t + ctx.recovery_bound_s)
+    if start == "changes":
+        changes = [op.t0 for op in ops if op.f in ("model_new", "model_delete", "model_update")]
+        return (min(changes), end) if changes else None
+    return (ctx.baseline[0], end) if ctx.baseline else None
+
+
+def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | None:
+    """What of `name`'s judged window was observed, or None where coverage does not apply (no such
+    lanes planned, or an invariant judged on one final read)."""
+    if name not in LANES:
+        return None
+    kind, start = LANES[name]
+    interval = {"chat": plan.chat_pair_s, "listing": plan.listing_s, "front_door": plan.front_door_pair_s}[kind]
+    window = window_of(start, ops, ctx)
+    if interval is None or window is None or window[1] <= window[0]:
+        return None
+    # the seeded models, and those created in the window (from their create's answer)
+    models = list(ctx.models) + [op.model for op in ops if op.f == "model_new" and op.cls == "ok" and op.model not in ctx.models]
+    paused = paused_windows(ctx)
+    blind: list[tuple[float, float]] = []
+    longest, worst = 0.0, None
+    for (worker, model), times in _lanes(ops, kind, ctx, models).items():
+        created = next((op.t for op in ops if op.f == "model_new" and op.cls == "ok" and op.model == model), None)
+        lane_window = (max(window[0], created), window[1]) if created and model not in ctx.models else window
+        for part in subtract(lane_window, paused.get(worker, [])):
+            for a, b in blind_stretches(times, part, interval):
+                blind.append((a, b))
+                if b - a > longest:
+                    longest, worst = b - a, f"{worker}/{model}" if model else worker
+    judged = window[1] - window[0]
+    blind_s = total(blind)
+    return {"judged_s": round(judged, 2), "blind_s": round(blind_s, 2),
+            "blind_share": round(blind_s / judged, 4) if judged else 0.0,
+            "longest_blind_s": round(longest, 2), "longest_blind_lane": worst,
+            "planned_interval_s": round(interval, 3)}
+
+
+def decide_coverage(cov: dict | None, max_blind_share: float, catch_window_s: float) -> str | None:
+    """Why an invariant that held cannot be called a pass for what the run did not see, or None."""
+    if not cov:
+        return None
+    if cov["blind_share"] > max_blind_share:
+        return (f"blind for {cov['blind_s']} s of its {cov['judged_s']} s window ({cov['blind_share']:.0%} > "
+                f"{max_blind_share:.0%} allowed)")
+    if cov["longest_blind_s"] > catch_window_s:
+        return (f"{cov['longest_blind_lane']} unobserved for {cov['longest_blind_s']} s, longer than the "
+                f"{catch_window_s} s window the run claims to catch")
+    return None

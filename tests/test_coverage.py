@@ -1,0 +1,122 @@
+"""Coverage and unknown outcomes: an invariant that held where the run was blind, or that needed a
+definite answer and got only timeouts, is unknown and the verdict inconclusive; a run that saw
+everything still passes, and a definite failure still fails (both directions)."""
+
+from chaos.oracle import checkers
+from chaos.oracle.checkers import check_all
+from chaos.oracle.context import FAIL, PASS, UNKNOWN
+from chaos.oracle.coverage import Plan, blind_stretches, coverage, decide_coverage, merge, subtract
+from chaos.oracle.verdict import EXIT_CODES, verdict_of
+from chaos.runner import baseline_limit_s, steady_state_deviation
+
+from .test_oracle import H, ctx
+
+PLAN = Plan(chat_pair_s=0.5, listing_s=0.25)  # H.healthy probes every pair every 0.5 s
+
+
+def test_blind_stretches_are_gaps_beyond_the_planned_interval():
+    assert blind_stretches([0.0, 0.5, 1.0], (0.0, 1.0), 0.5) == []
+    assert blind_stretches([0.0, 0.5, 3.5, 4.0], (0.0, 4.0), 0.5) == [(1.0, 3.5)]  # 3 s gap: 2.5 s blind
+    assert blind_stretches([], (0.0, 2.0), 0.5) == [(0.5, 2.0)]  # never observed
+    assert merge([(0, 2), (1, 3), (5, 6)]) == [(0, 3), (5, 6)]
+    assert subtract((0, 10), [(2, 3), (8, 12)]) == [(0, 2), (3, 8)]
+
+
+def test_a_fully_observed_run_passes_with_its_coverage_recorded():
+    h = H()
+    h.healthy(0, 70)
+    c = ctx()
+    c.plan = PLAN
+    res = {r.name: r for r in check_all(h.ops, c)}
+    assert res["no_invalid_model_strict"].status == PASS
+    cov = res["no_invalid_model_strict"].coverage
+    assert cov["blind_s"] == 0 and cov["judged_s"] == 60.0 and cov["longest_blind_s"] == 0
+    assert verdict_of("t", list(res.values()), h.ops).status == "pass"
+
+
+def test_an_invariant_blind_for_part_of_its_window_is_unknown_and_the_run_inconclusive():
+    h = H()
+    h.healthy(0, 25)
+    h.healthy(35, 70)  # 10 s with no probe at all: the harness was starved
+    c = ctx()
+    c.plan = PLAN
+    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    assert r.status == UNKNOWN and "blind for" in r.note and r.coverage["longest_blind_s"] > 9
+    v = verdict_of("t", [r], h.ops)
+    assert v.status == "inconclusive" and v.exit_code == EXIT_CODES["inconclusive"] == 5
+    assert "no_invalid_model_strict" in v.reason
+    c.max_blind_share = 0.5  # 16 % blind is allowed now, but a 9.5 s stretch still exceeds the 1 s claimed window
+    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    assert r.status == UNKNOWN and "longer than the 1.0 s window" in r.note
+    h.invalid(40.0, "w1", "m1")  # a definite violation is a failure whatever the coverage
+    assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == FAIL
+
+
+def test_timeouts_only_are_not_answers_and_a_paused_worker_is_not_blindness():
+    h = H()
+    h.healthy(0, 20)
+    for i in range(40):  # w1 times out on everything from 20 s on
+        h.add(20 + i * 0.5, "chat", "w1", "m1", error="ReadTimeout", latency=5.0)
+    h.healthy(20, 40, workers=["w2"])
+    c = ctx(heal_t=None, end_t=40.0)
+    c.plan = PLAN
+    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    assert r.status == UNKNOWN  # the timeouts observed nothing
+    c.events = [{"t": 20.0, "kind": "worker_paused", "worker": "w1"}, {"t": 40.0, "kind": "worker_resumed", "worker": "w1"}]
+    assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == PASS  # paused by the schedule: not judged
+    assert decide_coverage(None, 0.05, 1.0) is None
+
+
+def test_recovery_fails_on_definite_answers_and_is_unknown_on_timeouts_only():
+    h = H()
+    h.healthy(0, 20)
+    h.healthy(20, 60, workers=["w2"])
+    stuck = H()
+    stuck.ops = list(h.ops)
+    for i in range(60):
+        stuck.invalid(20 + i * 0.5, "w1", "m1")
+        stuck.invalid(20 + i * 0.5, "w1", "m2")
+    assert checkers.check_safe("recovery", stuck.ops, ctx()).status == FAIL
+    silent = H()
+    silent.ops = list(h.ops)
+    for i in range(60):
+        silent.add(20 + i * 0.5, "chat", "w1", "m1", error="ReadTimeout", latency=5.0)
+        silent.add(20 + i * 0.5, "chat", "w1", "m2", error="ReadTimeout", latency=5.0)
+    r = checkers.check_safe("recovery", silent.ops, ctx())
+    assert r.status == UNKNOWN and "no definite answer" in r.note and "w1/m1" in r.note
+
+
+def test_no_model_lost_asks_for_a_definite_final_answer():
+    h = H()
+    h.healthy(0, 60)
+    for w in ("w1", "w2"):
+        for m in ("m1", "m2"):
+            h.add(60.5, "chat", w, m) if (w, m) != ("w1", "m2") else h.add(60.5, "chat", w, m, error="ReadTimeout")
+    r = checkers.check_safe("no_model_lost", h.ops, ctx())
+    assert r.status == UNKNOWN and "w1/m2" in r.note  # a timeout is not a lost model
+    h.add(66.0, "chat", "w1", "m2")  # asked again: served
+    assert checkers.check_safe("no_model_lost", h.ops, ctx()).status == PASS
+    h.invalid(67.0, "w1", "m1")
+    assert checkers.check_safe("no_model_lost", h.ops, ctx()).status == FAIL
+
+
+def test_the_steady_state_is_the_gateways_to_keep():
+    h = H()
+    h.healthy(0, 5)
+    workers = {"w1": "", "w2": ""}
+    assert steady_state_deviation(h.ops, 0.0, workers, ["m1", "m2"]) is None
+    h.invalid(4.0, "w2", "m1")
+    d = steady_state_deviation(h.ops, 0.0, workers, ["m1", "m2"])
+    assert d["worker"] == "w2" and "Invalid model name" in d["why"]
+    short = H()
+    short.healthy(0, 5)
+    short.listing(5.5, "w1", ["m1"])  # w1's latest listing lacks m2
+    d = steady_state_deviation(short.ops, 0.0, workers, ["m1", "m2"])
+    assert d["worker"] == "w1" and "m2" in d["why"]
+
+
+def test_the_baseline_bound_grows_with_the_pairs_and_falls_with_the_rate():
+    assert baseline_limit_s(3.0, 3, 30.0) == 10.3
+    assert baseline_limit_s(3.0, 140, 10.0) == 52.0
+    assert baseline_limit_s(3.0, 140, 0.0) == 300.0
+    assert baseline_limit_s(60.0, 3, 30.0) == 60.0

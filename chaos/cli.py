@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import doctor, options, registry, teardown
@@ -200,7 +201,7 @@ def cmd_smoke(args) -> int:
     return 0 if not failures else 1
 
 
-def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
+def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | None = None) -> int:
     """Run each scenario (repeat times), sharing one warm stack where the stack settings match;
     prints each verdict block; the exit code of the worst verdict."""
     from . import options
@@ -210,10 +211,7 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
     settings = options.from_cli(args)
     runs = []
     for scenario in scenarios_:
-        fields = settings.stack_fields(scenario_general=scenario.general_settings()) | scenario.stack
-        if settings.replicas is not None:
-            fields["replicas"] = settings.replicas
-        config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
+        config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
         runs.append((scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version)))
     codes = []
     with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
@@ -222,6 +220,8 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1) -> int:
                        full_window=settings.full_window, progress=Progress.for_terminal(s.name),
                        max_blind_share=settings.max_blind_share)
                    for _ in range(repeat) for s, c, traffic in runs]  # every bad input is found before the first starts
+        if announce:
+            print(announce, file=sys.stderr, flush=True)
         for run in planned:
             verdict = run.execute()
             print(run.verdict_block, flush=True)
@@ -265,8 +265,7 @@ def _runner(settings, pool, results: Path):
     from .runner import Run
 
     def make_run(scenario):
-        fields = settings.stack_fields(scenario_general=scenario.general_settings()) | scenario.stack
-        config = StackConfig.from_fields(fields, f"scenario {scenario.name}")
+        config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
         run = Run(scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), results, backend=settings.backend,
                   pool=pool, full_window=settings.full_window, max_blind_share=settings.max_blind_share)
         run.execute()
@@ -359,14 +358,27 @@ def cmd_bisect(args) -> int:
 
 
 def cmd_replay(args) -> int:
+    """The schedule again, on the stack it ran on (recorded in schedule.json: LiteLLM version or
+    virtualenv, replicas, models, settings); --litellm / --litellm-venv / --models override."""
     from .scenario import Scenario
     from .scenarios import INCIDENT_STACK
     from .schedule import Schedule
 
     schedule = Schedule.load(args.file)
-    args.litellm = args.litellm or DEFAULT_LITELLM_VERSION
-    # the stack it ran on and what judged it (recorded in every evidence folder), else the incident's
-    return _run_scenarios([Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK)], args)
+    stack = dict(schedule.stack or INCIDENT_STACK)  # an old schedule without its stack: the incident's
+    version, venv = stack.pop("litellm_version", None), stack.pop("litellm_venv", None)
+    what = None
+    if args.litellm is None and args.litellm_venv is None:
+        if venv and not Path(venv).is_dir():
+            raise UsageError(f"{args.file}: the run used the LiteLLM virtualenv {venv}, which no longer exists; "
+                             f"pass --litellm VERSION or --litellm-venv PATH")
+        args.litellm, args.litellm_venv = version or DEFAULT_LITELLM_VERSION, Path(venv) if venv else None
+        what = f"the virtualenv {venv}" if venv else f"LiteLLM {args.litellm}" + ("" if version else " (not recorded: the default)")
+        what = f"replay: {what}, {stack.get('replicas', '?')} replicas, as recorded in {args.file}"
+    if args.models or args.models_file or args.litellm_config:
+        stack.pop("models", None)
+    schedule = replace(schedule, stack=stack)
+    return _run_scenarios([Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK)], args, announce=what)
 
 
 def cmd_report(args) -> int:

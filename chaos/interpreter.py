@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 from .faults import Fault, FaultError, make_fault
 from .oracle.classify import OK
-from .schedule import EVENT_KIND, PREVIOUS_STEP, Schedule, Step
+from .models import default_specs
+from .schedule import EACH_SIDE, EVENT_KIND, PREVIOUS_STEP, Schedule, Step
+from .stack.seed import db_rows, delete_rows, encrypted_params, update_rows, write_rows
 from .traffic.engine import FRONT_DOOR, TrafficEngine
 
 # a front-door read-back is repeated this often until the propagation bound (read_until_bound)
 READ_BACK_INTERVAL_S = 1.0
+DB_SIDE = "db"  # a model change written straight into the DB
 # after heal-all, a worker the schedule (re)started is given this long from its spawn to listen before
 # the recovery clock starts without it (a worker that never listens then fails recovery)
 LISTEN_ALLOWANCE_S = 90.0
@@ -59,6 +62,7 @@ class StepInterpreter:
         self.name = name
         self.applied: dict[str, Fault] = {}
         self.touched: set[str] = set()  # workers whose state the schedule may have changed (a reset restarts them)
+        self.created: dict[str, list[str]] = {}  # step id -> the models it created (for "created:STEP")
 
     # ------------------------------------------------------------------ the schedule
     def run(self, schedule: Schedule) -> None:
@@ -167,42 +171,65 @@ class StepInterpreter:
 
     # ------------------------------------------------------------------ management workload
     def _names(self, models: list[str]) -> list[str]:
-        """Model names, with "seed:N" for the stack's N-th model (a scenario that works on any model list)."""
-        seeded = list(self.stack.config.models)
-        return [seeded[int(m.split(":", 1)[1]) % len(seeded)] if m.startswith("seed:") else m for m in models]
+        """Model names, with "seed:N" for the stack's N-th model (a scenario that works on any model
+        list) and "created:STEP" for every model that step created."""
+        seeded, names = list(self.stack.config.models), []
+        for m in models:
+            if m.startswith("seed:"):
+                names.append(seeded[int(m.split(":", 1)[1]) % len(seeded)])
+            elif m.startswith("created:"):
+                names += self.created.get(m.split(":", 1)[1], [])
+            else:
+                names.append(m)
+        return names
 
-    def _target(self, spec: dict) -> str:
+    def _sides(self, spec: dict) -> list[str]:
+        """Where the change comes from: one worker, the front door, the DB, or each of them in turn."""
         self.touched |= set(self.stack.worker_names())  # every router learns (or should learn) the change
-        return FRONT_DOOR if spec.get("via") == "front_door" else spec.get("worker", "worker-1")
+        if spec.get("worker") == EACH_SIDE:
+            return [*self.stack.worker_names(), *([FRONT_DOOR] if self.stack.front_door else []), DB_SIDE]
+        via = spec.get("via")
+        return [FRONT_DOOR if via == "front_door" else DB_SIDE if via == "db" else spec.get("worker", "worker-1")]
 
     def _do_create_models(self, step: Step) -> None:
         spec = step.create_models
-        target, count = self._target(spec), int(spec.get("count", 1))
-        names = [f"{spec.get('prefix', step.id)}-{i}" for i in range(1, count + 1)]
+        sides, count = self._sides(spec), int(spec.get("count", 1))
+        prefix = spec.get("prefix", step.id)
+        # one model per side when every side creates (named after it), else `count` on the one side
+        plan = ([(side, f"{prefix}-{side}") for side in sides] if spec.get("worker") == EACH_SIDE
+                else [(sides[0], f"{prefix}-{i}") for i in range(1, count + 1)])
         read_until = self.bounds.propagation_s if spec.get("read_until_bound") else 0.0
-        self.log(f"[{self.name}] step {step.id}: create {count} model(s) on {target}")
+        self.log(f"[{self.name}] step {step.id}: create {len(plan)} model(s) on {', '.join(dict.fromkeys(s for s, _ in plan))}")
         engine = self.engine
 
-        async def create_then_read(name):
-            op = await engine.model_new(target, name, self.stack.upstream_url)
+        async def create_then_read(side, name):
+            if side == DB_SIDE:
+                spec_ = default_specs([name])[0]
+                row = db_rows([spec_], self.stack.upstream_url, self.stack.salt_key)
+                op = await engine.via_db("model_new", name, lambda: write_rows(self.stack.postgres.dsn(), row))
+                if op.cls == OK:
+                    engine.add_model(name)
+                return op
+            op = await engine.model_new(side, name, self.stack.upstream_url)
             if op.cls != OK:
                 return op
             engine.add_model(name)  # from now on probed everywhere
-            await engine.model_info(target, name)
+            await engine.model_info(side, name)
             stop = op.t + read_until
             while time.monotonic() + READ_BACK_INTERVAL_S <= stop:  # the client reads again until the bound
                 await asyncio.sleep(READ_BACK_INTERVAL_S)
-                await engine.model_info(target, name)
+                await engine.model_info(side, name)
             return op
 
         async def all_of():
-            if spec.get("parallel", True):
-                return await asyncio.gather(*(create_then_read(n) for n in names))
-            return [await create_then_read(n) for n in names]
+            if spec.get("parallel", True) and spec.get("worker") != EACH_SIDE:
+                return await asyncio.gather(*(create_then_read(side, n) for side, n in plan))
+            return [await create_then_read(side, n) for side, n in plan]  # every side in turn
 
         ops = engine.call(all_of(), timeout=300 + read_until)
-        self.events.record("management_returned", step=step.id, action="create", worker=target,
-                           created=sum(o.cls == OK for o in ops), asked=count)
+        self.created[step.id] = [name for (_, name), op in zip(plan, ops) if op.cls == OK]
+        self.events.record("management_returned", step=step.id, action="create", worker=",".join(dict.fromkeys(s for s, _ in plan)),
+                           created=sum(o.cls == OK for o in ops), asked=len(plan))
 
     def _do_delete_models(self, step: Step) -> None:
         self._change(step, step.delete_models, "delete")
@@ -211,25 +238,37 @@ class StepInterpreter:
         self._change(step, step.update_models, "update")
 
     def _change(self, step: Step, spec: dict, action: str) -> None:
-        """Delete or update named models through the API: look each one's id up on the target
-        (as a client would), then change it there."""
-        target, engine, names = self._target(spec), self.engine, self._names(spec["models"])
-        self.log(f"[{self.name}] step {step.id}: {action} {', '.join(names)} on {target}")
+        """Delete or update named models, model i through side (i + start) of the step's sides:
+        through the API (each model's id looked up on that side first, as a client would), or
+        straight in the DB. One after the other when every side takes part (their order matters)."""
+        sides, engine, names = self._sides(spec), self.engine, self._names(spec["models"])
+        plan = [(sides[(i + spec.get("start", 0)) % len(sides)], name) for i, name in enumerate(names)]
+        self.log(f"[{self.name}] step {step.id}: {action} " + ", ".join(f"{n} on {side}" for side, n in plan))
 
-        async def one(name):
-            model_id = await engine.model_id(target, name)
+        async def one(i, side, name):
+            route = spec.get("route", "") + (str(i) if spec.get("worker") == EACH_SIDE else "")  # each update a new route
+            if side == DB_SIDE:
+                dsn = self.stack.postgres.dsn()
+                if action == "delete":
+                    return await engine.via_db("model_delete", name, lambda: delete_rows(dsn, name))
+                params = encrypted_params(self.stack.config.spec_of(name), self.stack.upstream_url, self.stack.salt_key, route)
+                return await engine.via_db("model_update", name, lambda: update_rows(dsn, name, params), value=route)
+            model_id = await engine.model_id(side, name)
             if model_id is None:
                 return None
             if action == "delete":
-                return await engine.model_delete(target, name, model_id)
-            return await engine.model_update(target, name, model_id, self.stack.upstream_url, spec["route"],
+                return await engine.model_delete(side, name, model_id)
+            return await engine.model_update(side, name, model_id, self.stack.upstream_url, route,
                                              spec=self.stack.config.spec_of(name))
 
         async def all_of():
-            return await asyncio.gather(*(one(n) for n in names))
+            if spec.get("worker") == EACH_SIDE:
+                return [await one(i, side, n) for i, (side, n) in enumerate(plan)]
+            return await asyncio.gather(*(one(i, side, n) for i, (side, n) in enumerate(plan)))
 
-        ops = engine.call(all_of(), timeout=120)
+        ops = engine.call(all_of(), timeout=120 * len(plan))
         done = sum(o is not None and o.cls == OK for o in ops)
-        self.events.record("management_returned", step=step.id, action=action, worker=target, changed=done, asked=len(names))
+        self.events.record("management_returned", step=step.id, action=action, worker=",".join(dict.fromkeys(s for s, _ in plan)),
+                           changed=done, asked=len(names))
         if done < len(names):
             self.log(f"[{self.name}] step {step.id}: only {done} of {len(names)} {action}(s) returned 200")

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .oracle.coverage import CHAT_FLOOR, LISTING_FLOOR
 from .paths import cache_dir
 
 PSI_PATH = Path("/proc/pressure/cpu")
@@ -195,8 +196,9 @@ class LoadShedder:
     back once pressure is low again. Acts on the traffic engine's scale factors; records each
     change as an event (`load_shed`)."""
 
-    CHAT_FLOOR = 0.4  # chats are never shed below this share of the plan ...
-    LISTING_FLOOR = 0.5  # ... and listings, once chats are at their floor, below this
+    # chats are never shed below this share of the plan, and listings (once chats are at their
+    # floor) below this: the coverage's catch window is computed at these floors
+    CHAT_FLOOR, LISTING_FLOOR = CHAT_FLOOR, LISTING_FLOOR
     STEP = 0.8
     HOLD_S = 2.0  # at most one change per this long (pressure lags the change)
 

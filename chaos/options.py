@@ -95,6 +95,15 @@ class RunSettings:
             d["litellm_venv"] = Path(self.litellm_venv)
         return d | model_fields(self, scenario_general)
 
+    def scenario_fields(self, scenario, version: str | None = None) -> dict:
+        """The StackConfig fields of `scenario` under these settings: the scenario's stack over the
+        settings, but the models the user named (--models, --models-file, --litellm-config) over both."""
+        chosen = model_fields(self, scenario.general_settings())
+        fields = self.stack_fields(version, scenario.general_settings()) | scenario.stack | chosen
+        if self.replicas is not None:
+            fields["replicas"] = self.replicas
+        return fields
+
     def traffic(self, models: int, workers: int, scenario_rate: float | None = None,
                 litellm_version: str | None = None) -> TrafficConfig:
         return plan_traffic(self.rate, self.probe_per_pair_s, scenario_rate, models, workers, litellm_version)
@@ -136,24 +145,26 @@ def model_fields(settings: "RunSettings", scenario_general: dict | None = None) 
     from . import models as m
     from . import user_config
 
-    chosen = [o for o in ("litellm_config", "models", "models_file") if getattr(settings, o)]
-    if len(chosen) > 1:
-        raise UsageError(f"--{chosen[0].replace('_', '-')} and --{chosen[1].replace('_', '-')} both name the models; pick one")
+    if settings.models and settings.models_file:
+        raise UsageError("--models and --models-file both name the models; pick one")
     if settings.db_models_from and not settings.litellm_config:
         raise UsageError("--db-models-from goes with --litellm-config")
-    if settings.litellm_config:
-        uc = user_config.load(settings.litellm_config, settings.db_models_from, scenario_general)
-        specs = (*uc.config_models, *uc.db_models)
-        return {"models": tuple(s.name for s in specs), "model_specs": specs,
-                "config_models": tuple(s.name for s in uc.config_models), "user_settings": uc.settings,
-                "litellm_config": Path(settings.litellm_config), "user_overrides": tuple(uc.overrides)}
     if settings.models_file:
-        specs = m.from_names_file(settings.models_file)
+        specs, source = m.from_names_file(settings.models_file), "--models-file"
     elif settings.models:
         text = str(settings.models)
         specs = m.generated(int(text)) if text.strip().lstrip("-").isdigit() else m.default_specs(
             tuple(n.strip() for n in text.split(",")))
+        source = "--models"
     else:
+        specs, source = (), ""
+    if settings.litellm_config:  # the user's settings; --models / --models-file seeded into the DB beside them
+        uc = user_config.load(settings.litellm_config, settings.db_models_from, scenario_general, tuple(specs), source)
+        specs = (*uc.config_models, *uc.db_models)
+        return {"models": tuple(s.name for s in specs), "model_specs": specs,
+                "config_models": tuple(s.name for s in uc.config_models), "user_settings": uc.settings,
+                "litellm_config": Path(settings.litellm_config), "user_overrides": tuple(uc.overrides)}
+    if not specs:
         return {}
     return {"models": tuple(s.name for s in specs), "model_specs": specs}
 

@@ -191,8 +191,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
         if (name, version) not in cache:
             scenario = scenarios.get(name)
             ensure_images([version])
-            fields = s.stack_fields(version.removeprefix("venv:"), scenario.general_settings()) | scenario.stack
-            config = StackConfig.from_fields(fields, f"scenario {name}")
+            config = StackConfig.from_fields(s.scenario_fields(scenario, version.removeprefix("venv:")), f"scenario {name}")
             run = Run(scenario, config, s.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), Path(s.results), backend=s.backend,
                       keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool,
                       max_blind_share=s.max_blind_share)

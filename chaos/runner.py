@@ -88,8 +88,8 @@ class Run:
 
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
-        stack_fields = self.scenario.stack | {"replicas": self.stack_config.replicas}
-        self.scenario.evidence_schedule(stack_fields).save(self.evidence / "schedule.json")
+        self.scenario.evidence_schedule(replay_fields(self.stack_config), self.traffic_config.rate_per_worker).save(
+            self.evidence / "schedule.json")
         self._write_user_config()
         config = replace(self.stack_config, evidence_dir=None, keep_logs="never")  # the run exports its own evidence
         pool = self.pool or StackPool(self.backend, log=self.log, fresh=True)
@@ -340,7 +340,7 @@ class Run:
         and the workers' CPU per chat calibrates the load budget; both cached for this version."""
         version = self.stack.describe().get("litellm_version")
         seen = pressure.summary(*baseline)
-        if not version or not seen.get("samples") or seen["max_pct"] >= LOW_PRESSURE:
+        if not version or not seen.get("samples") or seen["avg_pct"] >= LOW_PRESSURE or seen["max_pct"] >= HIGH_PRESSURE:
             return
         p99 = baseline_p99(history.ops, baseline)
         cpu_ms = self._cpu_ms_per_chat(history, baseline)
@@ -443,6 +443,21 @@ class BaselineNotMet(ChaosError):
     was wrong: too slow a machine, or too many pairs for the rate); the run is aborted."""
 
     exit_code = 4
+
+
+# the stack settings a replay needs to bring up the same stack (schedule.json's `stack`)
+REPLAYED = ("replicas", "litellm_version", "models", "seed_via", "allow_requests_on_db_unavailable",
+            "store_model_in_db_source", "general_settings", "worker_env", "reload_interval_s", "front_door")
+
+
+def replay_fields(config: StackConfig) -> dict:
+    """What of a StackConfig goes into schedule.json, as plain data (StackConfig.from_fields reads it back)."""
+    fields = {name: getattr(config, name) for name in REPLAYED}
+    fields["models"] = list(config.models)
+    fields["front_door"] = asdict(config.front_door)
+    if config.litellm_venv:
+        fields["litellm_venv"] = str(config.litellm_venv)
+    return fields
 
 
 def check_blind_share(share: float | None) -> float:

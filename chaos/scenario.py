@@ -77,11 +77,12 @@ class Scenario:
     def role_of(self, invariant: str) -> str | None:
         return "contract" if invariant in self.contract else "advisory" if invariant in self.advisory else None
 
-    def evidence_schedule(self, stack_fields: dict) -> Schedule:
-        """The schedule as written into the evidence: with the stack and what judges it, so
-        `chaos replay` brings up the same stack and judges the same way."""
+    def evidence_schedule(self, stack_fields: dict, rate_per_worker: float | None = None) -> Schedule:
+        """The schedule as written into the evidence: with the stack (LiteLLM version or virtualenv
+        included), the chat rate it ran at and what judges it, so `chaos replay` brings up the same
+        stack and judges the same way."""
         return replace(self.schedule, stack=stack_fields, contract=list(self.contract), advisory=list(self.advisory),
-                       bounds=asdict(self.bounds))
+                       bounds=asdict(self.bounds), rate_per_worker=rate_per_worker or self.schedule.rate_per_worker)
 
     @classmethod
     def from_schedule(cls, schedule: Schedule, title: str, default_stack: dict) -> "Scenario":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .errors import UsageError
 from .scenario import RESTART_ADVISORY, RESTART_CONTRACT, BoundRules, Scenario
 from .schedule import Fallback, Schedule, Step
+from .stack.config import DEFAULT_MODELS
 
 # LiteLLM 1.106.x reconnects on its own; make its timing fit the recovery bound (both settable).
 FAST_RECONNECT = {"PRISMA_RECONNECT_COOLDOWN_SECONDS": "5", "PRISMA_HEALTH_WATCHDOG_INTERVAL_SECONDS": "5"}
@@ -121,17 +122,23 @@ def s9() -> Scenario:
         ]), stack=INCIDENT_STACK)
 
 
+# S10's models: one deleted and four updated, each change from another side
+S10_MODELS = (*DEFAULT_MODELS, "gpt-4o", "claude-3-5-sonnet")
+
+
 def s10() -> Scenario:
-    """A short outage on every worker's DB link (longer than a reload interval), healed; then one
-    model deleted and another updated through worker-1: every worker must follow."""
-    return Scenario("S10", "delete and update propagation after a DB blip", Schedule(
+    """A short outage on every worker's DB link (longer than a reload interval), healed; then
+    changes from every side in turn, so every worker's reload path is judged: one model deleted
+    through worker-2, four updated through worker-1, worker-2, the front door and straight in the
+    DB (as another replica or the admin UI would). Every worker must follow."""
+    return Scenario("S10", "delete and update propagation after a DB blip, changes from every side", Schedule(
         "S10", steps=[
             Step("blip", apply={"kind": "link_down", "link": "workers"}),
             Step("unblip", heal="blip", delay_s=8, settle="recovery_bound"),
-            Step("delete", delete_models={"worker": "worker-1", "models": ["seed:2"]}),
-            Step("update", update_models={"worker": "worker-1", "models": ["seed:0"], "route": "blue"},
+            Step("delete", delete_models={"worker": "each", "models": ["seed:4"], "start": 1}),
+            Step("update", update_models={"worker": "each", "models": ["seed:0", "seed:1", "seed:2", "seed:3"], "route": "blue"},
                  settle="propagation_bound"),
-        ]), stack=INCIDENT_STACK,
+        ]), stack=INCIDENT_STACK | {"models": S10_MODELS},
         contract=("delete_propagates", "update_propagates", "recovery", "no_model_lost", "client_invalid_model",
                   "no_invalid_model_ready_gated", "readiness_truthful"),
         advisory=("no_invalid_model_strict", "listing_consistent", "no_stall"))
@@ -155,12 +162,14 @@ def s11() -> Scenario:
 
 
 def s12() -> Scenario:
-    """A model created on worker-1 must be listed by every worker within one reload interval plus
-    slack, and vanish from every listing as fast once deleted."""
-    return Scenario("S12", "propagation by listing: create, then delete, on one worker", Schedule(
+    """Models created from every side in turn (each worker, the front door, straight in the DB) must
+    be listed by every worker within one reload interval plus slack, and vanish from every listing
+    as fast once deleted, each deleted from another side than the one that created it."""
+    return Scenario("S12", "propagation by listing: create, then delete, from every side", Schedule(
         "S12", steps=[
-            Step("create", create_models={"worker": "worker-1", "count": 1, "prefix": "s12-model"}, settle="propagation_bound"),
-            Step("delete", delete_models={"worker": "worker-1", "models": ["s12-model-1"]}, settle="propagation_bound"),
+            Step("create", create_models={"worker": "each", "prefix": "s12-model"}, settle="propagation_bound"),
+            Step("delete", delete_models={"worker": "each", "models": ["created:create"], "start": 1},
+                 settle="propagation_bound"),
         ], recovery_s=0), stack=BASE_STACK,
         contract=("create_propagates", "delete_propagates", "read_after_create", "client_invalid_model", "no_model_lost"),
         advisory=CHANGE_ADVISORY, bounds=BoundRules(propagation_reloads=1, propagation_slack_s=5, min_propagation_s=0))

@@ -22,9 +22,12 @@ of them fired (`step_fired`, by: event | fallback | deadline). A step without a 
 does not see its event within `within_s` aborts the run (the harness's own event went missing).
 
 Actions: `apply` a fault, `heal` an earlier step's fault, `create_models` ({"worker" or
-"via": "front_door", "count", "prefix", "parallel"}), `delete_models` / `update_models`
-({"worker" or "via", "models": [names, or "seed:N": the stack's N-th model]}, update: "route": a name the fake upstream answers
-with, so the new parameters are visible in every answer). `settle` after an action waits that
+"via": "front_door" | "db", "count", "prefix", "parallel"}), `delete_models` / `update_models`
+({"worker" or "via", "models": [names, "seed:N": the stack's N-th model, or "created:STEP": every
+model an earlier step created], "start"}, update: "route": a name the fake upstream answers with, so
+the new parameters are visible in every answer). "worker": "each" makes the change from every side
+in turn: each worker, the front door, the DB (a create makes one model per side, named after it;
+a delete or update sends model i through side i + start). `settle` after an action waits that
 long before the next step: seconds, or "recovery_bound" / "propagation_bound" (the run's bounds,
 which depend on the LiteLLM version's reload interval, + 1 s). Every schedule ends with heal-all
 and a recovery window of `recovery_s`.
@@ -241,13 +244,21 @@ def _validate_step(step: Step, earlier: set[str], where: str) -> None:
         spec = getattr(step, action)
         if spec is not None:
             _validate_management(action, spec, where)
+            for m in spec.get("models") or []:
+                if isinstance(m, str) and m.startswith("created:") and m[8:] not in earlier:
+                    raise UsageError(f"{where}: {action} model {m!r} names no earlier step; expected created:STEP_ID")
 
 
 MANAGEMENT_KEYS = {
     "create_models": {"worker", "via", "count", "prefix", "parallel", "read_until_bound"},
-    "delete_models": {"worker", "via", "models"},
-    "update_models": {"worker", "via", "models", "route"},
+    "delete_models": {"worker", "via", "models", "start"},
+    "update_models": {"worker", "via", "models", "route", "start"},
 }
+# where a model change comes from: a worker ("worker": "worker-2"), the front door, the DB itself
+# (written as another replica or the admin UI would), or "worker": "each": every side in turn
+# (each worker, the front door, the DB), so that every worker's reload path is judged
+VIAS = ("direct", "front_door", "db")
+EACH_SIDE = "each"
 
 
 def _validate_management(action: str, spec, where: str) -> None:
@@ -256,8 +267,11 @@ def _validate_management(action: str, spec, where: str) -> None:
     unknown = set(spec) - MANAGEMENT_KEYS[action]
     if unknown:
         raise UsageError(f"{where}: {action}: unknown key(s) {sorted(unknown)}; expected some of {sorted(MANAGEMENT_KEYS[action])}")
-    if spec.get("via", "direct") not in ("direct", "front_door"):
-        raise UsageError(f"{where}: {action}: via={spec['via']!r}; expected direct or front_door")
+    if spec.get("via", "direct") not in VIAS:
+        raise UsageError(f"{where}: {action}: via={spec['via']!r}; expected one of {', '.join(VIAS)}")
+    start = spec.get("start", 0)
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        raise UsageError(f"{where}: {action} start={start!r}; expected a whole number >= 0 (the side the first model goes through)")
     if action == "create_models":
         count = spec.get("count", 1)
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
@@ -268,6 +282,7 @@ def _validate_management(action: str, spec, where: str) -> None:
             raise UsageError(f"{where}: {action} models={models!r}; expected a non-empty list of model names")
         for m in models:
             if m.startswith("seed:") and not m[5:].isdigit():
-                raise UsageError(f"{where}: {action} model {m!r}; expected a name, or seed:N for the stack's N-th model")
+                raise UsageError(f"{where}: {action} model {m!r}; expected a name, seed:N for the stack's N-th model, "
+                                 f"or created:STEP")
     if action == "update_models" and not (isinstance(spec.get("route"), str) and spec["route"].isalnum()):
         raise UsageError(f"{where}: update_models route={spec.get('route')!r}; expected a short alphanumeric name (the upstream path it answers on)")

@@ -94,13 +94,23 @@ def sanitize(value):
     return value
 
 
-def load(path: Path, db_models_from: Path | None = None, scenario_general: dict | None = None) -> UserConfig:
+def load(path: Path, db_models_from: Path | None = None, scenario_general: dict | None = None,
+         more_db_models: tuple[ModelSpec, ...] = (), more_from: str = "--models") -> UserConfig:
+    """The user's config; `more_db_models` (from --models N or --models-file) are seeded into the DB
+    beside it, allowed only where its model_list names no models (one source of models each)."""
     data = _load_yaml(path, "--litellm-config")
     config_models = _model_specs(data, path, "--litellm-config")
-    db_models = _model_specs(_load_yaml(db_models_from, "--db-models-from"), db_models_from, "--db-models-from") if db_models_from else ()
+    if more_db_models and config_models:
+        raise UsageError(f"--litellm-config {path} names {len(config_models)} model(s) in its model_list and {more_from} "
+                         f"names more; {more_from} goes with a config whose model_list is empty")
+    from_file = _model_specs(_load_yaml(db_models_from, "--db-models-from"), db_models_from, "--db-models-from") if db_models_from else ()
+    twice = {m.name for m in from_file} & {m.name for m in more_db_models}
+    if twice:
+        raise UsageError(f"{more_from} and --db-models-from {db_models_from} both name {sorted(twice)[0]!r}; name each model once")
+    db_models = (*from_file, *more_db_models)
     if not config_models and not db_models:
         raise UsageError(f"--litellm-config {path}: no models in its model_list (and no --db-models-from); "
-                         f"give it models, or use --models N / --models-file")
+                         f"give it models, or add --models N / --models-file")
     both = {m.name for m in config_models} & {m.name for m in db_models}
     if both:
         raise UsageError(f"--db-models-from {db_models_from}: {sorted(both)[0]!r} is in the config's model_list too; a model is one or the other")

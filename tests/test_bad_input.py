@@ -180,3 +180,36 @@ def test_a_venv_without_litellm_or_without_a_generated_prisma_client_is_one_line
     _one_line_error(run_cli("run", "S1", "--litellm-venv", str(ungenerated)), "prisma client is not generated", "prisma generate")
     _one_line_error(run_cli("selftest", "--litellm-venv", str(ungenerated), "--quick"), "prisma client is not generated")
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("share", ["0", "1", "1.5", "-0.1"])
+def test_a_coverage_threshold_outside_0_1_is_refused(share):
+    before = snapshot()
+    _one_line_error(run_cli("run", "S1", "--max-blind-share", share), f"--max-blind-share {float(share):g}", "between 0 and 1")
+    assert snapshot() == before
+
+
+def test_a_rate_the_machine_cannot_carry_is_refused_with_what_it_can():
+    before = snapshot()
+    _one_line_error(run_cli("run", "S1", "--rate", "5000"), "--rate 5000", "this machine carries about", "or less")
+    assert snapshot() == before
+
+
+def _schedule_file(tmp_path, stack):
+    import json
+
+    from chaos import scenarios
+
+    data = scenarios.get("S1").schedule.to_json() | {"stack": stack}
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_replay_of_a_run_whose_litellm_cannot_be_had_starts_nothing(tmp_path):
+    before = snapshot()
+    gone = _schedule_file(tmp_path, {"replicas": 2, "litellm_venv": "/nonexistent/patched-venv"})
+    _one_line_error(run_cli("replay", str(gone)), "/nonexistent/patched-venv", "no longer exists", "--litellm")
+    compromised = _schedule_file(tmp_path, {"replicas": 2, "litellm_version": "1.82.7"})
+    _one_line_error(run_cli("replay", str(compromised)), "1.82.7", "compromised")
+    assert snapshot() == before

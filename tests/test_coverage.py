@@ -22,6 +22,14 @@ def test_blind_stretches_are_gaps_beyond_the_planned_interval():
     assert subtract((0, 10), [(2, 3), (8, 12)]) == [(0, 2), (3, 8)]
 
 
+def test_load_shedding_down_to_its_floor_is_not_blindness():
+    h = H()
+    h.healthy(0, 70, step=1.2)  # every pair every 1.2 s: the 0.5 s plan at 40 %, shed under pressure
+    c = ctx()
+    c.plan = PLAN
+    assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == PASS
+
+
 def test_a_fully_observed_run_passes_with_its_coverage_recorded():
     h = H()
     h.healthy(0, 70)
@@ -41,13 +49,15 @@ def test_an_invariant_blind_for_part_of_its_window_is_unknown_and_the_run_inconc
     c = ctx()
     c.plan = PLAN
     r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
-    assert r.status == UNKNOWN and "blind for" in r.note and r.coverage["longest_blind_s"] > 9
+    assert r.status == UNKNOWN and "blind for" in r.note and r.coverage["longest_blind_s"] == 9.0
     v = verdict_of("t", [r], h.ops)
     assert v.status == "inconclusive" and v.exit_code == EXIT_CODES["inconclusive"] == 5
     assert "no_invalid_model_strict" in v.reason
-    c.max_blind_share = 0.5  # 16 % blind is allowed now, but a 9.5 s stretch still exceeds the 1 s claimed window
+    # the claim: each pair every 0.5 s, 0.2 s at the lowest load shedding goes to, + 0.25 s of slack
+    assert r.coverage["catch_window_s"] == PLAN.catch_window_s() == 1.5
+    c.max_blind_share = 0.5  # 15 % blind is allowed now, but a 9 s stretch still exceeds the 1.5 s claimed window
     r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
-    assert r.status == UNKNOWN and "longer than the 1.0 s window" in r.note
+    assert r.status == UNKNOWN and "longer than the 1.5 s window" in r.note
     h.invalid(40.0, "w1", "m1")  # a definite violation is a failure whatever the coverage
     assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == FAIL
 
@@ -64,7 +74,7 @@ def test_timeouts_only_are_not_answers_and_a_paused_worker_is_not_blindness():
     assert r.status == UNKNOWN  # the timeouts observed nothing
     c.events = [{"t": 20.0, "kind": "worker_paused", "worker": "w1"}, {"t": 40.0, "kind": "worker_resumed", "worker": "w1"}]
     assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == PASS  # paused by the schedule: not judged
-    assert decide_coverage(None, 0.05, 1.0) is None
+    assert decide_coverage(None, 0.05) is None
 
 
 def test_recovery_fails_on_definite_answers_and_is_unknown_on_timeouts_only():

@@ -47,7 +47,7 @@ def test_verdict_block_puts_the_first_violation_in_context(tmp_path):
     assert "S1: FAIL" in block and "LiteLLM 1.82.3" in block and "Prisma engine: synthetic" in block
     # the violation comes 12.3 s after the restart step (applied at 20.2 s)
     assert re.search(r"worker-2 answered invalid_model \(HTTP 400\) for gpt-4o-mini, 12\.\d s after step 'restart'", block), block
-    assert f"replay:   chaos replay {path.resolve()}/schedule.json --litellm 1.82.3 --rate 20" in block
+    assert f"replay:   chaos replay {path.resolve()}/schedule.json\n" in block  # the schedule records the stack
     clean = verdict_block(load_evidence(make_evidence(tmp_path / "clean")))
     assert "S1: PASS" in clean and "first violation" not in clean
 

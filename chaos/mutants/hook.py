@@ -23,6 +23,11 @@ Patches (each one deliberate and documented):
 - evict_on_failed_read: a failed model read at reload evicts every DB model from the router
 - non_atomic_reload: every reload drops the DB models from the router for GAP_S before re-adding them
 - reload_dies_after_failure: the reload job removes itself after its first failed read (once loaded)
+- reload_dies_on_one_worker: the same, on one worker only: the first whose reload fails claims the bug
+  (a claim file beside this module, per stack, naming the worker by its DATABASE_URL); the others
+  keep reloading, so only a change that worker did not make itself shows it
+- reload_dies_on_worker_1, reload_dies_on_worker_2: the same, on that worker only (its DATABASE_URL's
+  application_name), so the selftest shows the bug caught whichever worker it strikes
 - slow_propagation: the reload job runs SLOW_FACTOR times less often than configured
 - deletes_never_propagate: a reload never evicts a model deleted in the DB (the deleting worker still does)
 - updates_never_propagate: a reload never applies changed parameters to a model already loaded
@@ -37,6 +42,7 @@ import sys
 from urllib.parse import urlsplit
 
 TARGET = "litellm.proxy.proxy_server"
+STRIKE_WORKER = {"reload_dies_on_worker_1": "worker-1", "reload_dies_on_worker_2": "worker-2"}
 GAP_S = 0.3
 SLOW_FACTOR = 10
 RETRY_INTERVAL_S = 2.0
@@ -99,7 +105,7 @@ def apply(ps):
     cfg = ps.ProxyConfig
     _wrap_model_reads(ps, cfg)
     _wrap_router_update(ps, cfg)
-    if "reload_dies_after_failure" in PATCHES:
+    if PATCHES & {"reload_dies_after_failure", "reload_dies_on_one_worker", *STRIKE_WORKER}:
         _wrap_add_deployment(ps, cfg)
     if "deletes_never_propagate" in PATCHES:
         async def _delete_deployment(self, db_models):
@@ -177,11 +183,36 @@ def _wrap_add_deployment(ps, cfg):
             return out
         finally:
             scheduler = ps.scheduler
-            if (STATE.read_failed or not ok) and STATE.loaded and scheduler is not None and scheduler.get_job("add_deployment_job"):
+            if ((STATE.read_failed or not ok) and STATE.loaded and scheduler is not None
+                    and scheduler.get_job("add_deployment_job") and _struck()):
                 scheduler.remove_job("add_deployment_job")
                 _say("a reload failed: the reload job removed itself")
 
     cfg.add_deployment = add_deployment_then_maybe_die
+
+
+def _struck():
+    """Does the reload bug strike this worker? Everywhere for reload_dies_after_failure; for
+    reload_dies_on_one_worker only on the first worker of this stack whose reload failed."""
+    for patch, worker in STRIKE_WORKER.items():
+        if patch in PATCHES:
+            return os.environ.get("DATABASE_URL", "").endswith(f"application_name={worker}")
+    if "reload_dies_on_one_worker" not in PATCHES:
+        return True
+    import hashlib
+
+    stack = hashlib.sha256(os.environ.get("LITELLM_MASTER_KEY", "").encode()).hexdigest()[:16]
+    me = hashlib.sha256(os.environ.get("DATABASE_URL", "").encode()).hexdigest()[:16]
+    claim = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"litellm_chaos_mutant-{stack}.claim")
+    try:
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        with open(claim) as f:
+            return f.read().strip() == me
+    with os.fdopen(fd, "w") as f:
+        f.write(me)
+    _say("this worker's reload failed first: the bug strikes it alone")
+    return True
 
 
 def _reload_interval(ps):

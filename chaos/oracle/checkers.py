@@ -183,7 +183,7 @@ def check_safe(name: str, ops: list[Op], ctx: CheckContext) -> InvariantResult:
         r = CHECKERS[name](ops, ctx)
         if ctx.plan is not None:
             r.coverage = coverage(name, ops, ctx, ctx.plan)
-            blind = decide_coverage(r.coverage, ctx.max_blind_share, ctx.plan.catch_window_s())
+            blind = decide_coverage(r.coverage, ctx.max_blind_share)
             if r.status == PASS and blind:  # it held where it was seen: not enough to call it a pass
                 r.status, r.note = UNKNOWN, "; ".join(n for n in (blind, r.note) if n)
         return r

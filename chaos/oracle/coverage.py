@@ -2,10 +2,12 @@
 
 A lane is what one probe loop watches: a (worker, model) pair for chats, a worker for its
 listings. A lane is observed by operations with a definite outcome (an HTTP answer, or a refused
-connection); a timeout or a reset (Jepsen's info) observes nothing. A lane is blind where the gap between two such
-operations (or between the window's edge and the first or last one) exceeds its planned probe
-interval by more than STALL_S: the blind stretch is the gap less the planned interval, the time in
-which a violation could have come and gone unseen. Time a worker was paused by the schedule is
+connection); a timeout or a reset (Jepsen's info) observes nothing. The run claims to catch any window of
+at least its catch window W on every lane: the planned probe interval at the lowest rate load
+shedding may go to (machine.LoadShedder), plus STALL_S, and never under MIN_CATCH_S. A lane is
+blind where the gap between two definite operations (or between the judged window's edge and the
+first or last one) exceeds W: the blind stretch is the gap less W, exactly the start times at
+which a window of W could have come and gone unseen. Time a worker was paused by the schedule is
 not judged (it answers nothing, so nothing of it can be seen; that is the fault, not blindness).
 
 coverage(...) gives, for one invariant: judged_s, blind_s (wall seconds with any lane blind: the
@@ -21,7 +23,9 @@ from ..history import Op
 from .classify import definite
 from .context import CheckContext
 
-STALL_S = 0.25  # a lane this much later than planned counts as blind (the probe loop's own slack)
+STALL_S = 0.25  # the probe loop's own slack
+# load shedding never sends fewer than these shares of the planned chats and listings (machine.LoadShedder)
+CHAT_FLOOR, LISTING_FLOOR = 0.4, 0.5
 DEFAULT_MAX_BLIND_SHARE = 0.05
 MIN_CATCH_S = 1.0
 
@@ -52,11 +56,16 @@ class Plan:
     listing_s: float | None  # one worker's /v1/models or /model/info, whichever is faster (None: off)
     front_door_pair_s: float | None = None  # one model through the front door (None: off)
 
-    def catch_window_s(self) -> float:
-        """The smallest 'Invalid model name' window the run claims to catch on every pair: a pair's
-        planned interval plus the slack before a lane counts as blind, and never under MIN_CATCH_S
-        (a Python probe loop on a shared machine is not steadier than that)."""
-        return round(max(self.chat_pair_s + STALL_S, MIN_CATCH_S), 3)
+    def catch_window_s(self, kind: str = "chat") -> float | None:
+        """The smallest window the run claims to catch on every lane of this kind (for chats: the
+        smallest 'Invalid model name' window on every pair): the planned interval at the lowest
+        rate load shedding goes to, plus STALL_S, never under MIN_CATCH_S (a Python probe loop on
+        a shared machine is not steadier than that)."""
+        interval = {"chat": self.chat_pair_s, "listing": self.listing_s, "front_door": self.front_door_pair_s}[kind]
+        if interval is None:
+            return None
+        floor = LISTING_FLOOR if kind == "listing" else CHAT_FLOOR
+        return round(max(interval / floor + STALL_S, MIN_CATCH_S), 3)
 
 
 def merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -88,16 +97,12 @@ def subtract(window: tuple[float, float], holes: list[tuple[float, float]]) -> l
     return out
 
 
-def blind_stretches(times: list[float], window: tuple[float, float], interval: float) -> list[tuple[float, float]]:
+def blind_stretches(times: list[float], window: tuple[float, float], catch_s: float) -> list[tuple[float, float]]:
     """The stretches of `window` in which a lane observed at `times` was blind (see the module doc)."""
     start, end = window
     inside = sorted(t for t in times if start <= t <= end)
     edges = [start, *inside, end]
-    out = []
-    for a, b in zip(edges, edges[1:]):
-        if b - a > interval + STALL_S:
-            out.append((a + interval, b))
-    return out
+    return [(a + catch_s, b) for a, b in zip(edges, edges[1:]) if b - a > catch_s]
 
 
 def paused_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]:
@@ -154,9 +159,9 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
     if name not in LANES:
         return None
     kind, start = LANES[name]
-    interval = {"chat": plan.chat_pair_s, "listing": plan.listing_s, "front_door": plan.front_door_pair_s}[kind]
+    catch_s = plan.catch_window_s(kind)
     window = window_of(start, ops, ctx)
-    if interval is None or window is None or window[1] <= window[0]:
+    if catch_s is None or window is None or window[1] <= window[0]:
         return None
     # the seeded models, and those created in the window (from their create's answer)
     models = list(ctx.models) + [op.model for op in ops if op.f == "model_new" and op.cls == "ok" and op.model not in ctx.models]
@@ -167,7 +172,7 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
         created = next((op.t for op in ops if op.f == "model_new" and op.cls == "ok" and op.model == model), None)
         lane_window = (max(window[0], created), window[1]) if created and model not in ctx.models else window
         for part in subtract(lane_window, paused.get(worker, [])):
-            for a, b in blind_stretches(times, part, interval):
+            for a, b in blind_stretches(times, part, catch_s):
                 blind.append((a, b))
                 if b - a > longest:
                     longest, worst = b - a, f"{worker}/{model}" if model else worker
@@ -175,18 +180,17 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
     blind_s = total(blind)
     return {"judged_s": round(judged, 2), "blind_s": round(blind_s, 2),
             "blind_share": round(blind_s / judged, 4) if judged else 0.0,
-            "longest_blind_s": round(longest, 2), "longest_blind_lane": worst,
-            "planned_interval_s": round(interval, 3)}
+            "longest_blind_s": round(longest, 2), "longest_blind_lane": worst, "catch_window_s": catch_s}
 
 
-def decide_coverage(cov: dict | None, max_blind_share: float, catch_window_s: float) -> str | None:
+def decide_coverage(cov: dict | None, max_blind_share: float) -> str | None:
     """Why an invariant that held cannot be called a pass for what the run did not see, or None."""
     if not cov:
         return None
     if cov["blind_share"] > max_blind_share:
         return (f"blind for {cov['blind_s']} s of its {cov['judged_s']} s window ({cov['blind_share']:.0%} > "
                 f"{max_blind_share:.0%} allowed)")
-    if cov["longest_blind_s"] > catch_window_s:
-        return (f"{cov['longest_blind_lane']} unobserved for {cov['longest_blind_s']} s, longer than the "
-                f"{catch_window_s} s window the run claims to catch")
+    if cov["longest_blind_s"] > cov["catch_window_s"]:
+        return (f"{cov['longest_blind_lane']} blind for {cov['longest_blind_s']} s, longer than the "
+                f"{cov['catch_window_s']} s window the run claims to catch")
     return None

@@ -52,17 +52,8 @@ def worker_totals(ev: Evidence, cls: str) -> dict[str, int]:
 
 
 def replay_command(ev: Evidence) -> str:
-    what = ev.what_ran
-    cmd = ["chaos", "replay", str(ev.path / "schedule.json")]
-    env = what.get("litellm_env") or {}
-    if env.get("origin") == "external" and env.get("root"):  # --litellm-venv (a patched or mutant LiteLLM)
-        cmd += ["--litellm-venv", str(env["root"])]
-    elif what.get("litellm_version"):
-        cmd += ["--litellm", str(what["litellm_version"])]
-    rate = ev.verdict.get("traffic", {}).get("rate_per_worker")
-    if rate:
-        cmd += ["--rate", f"{rate:g}"]
-    return shlex.join(cmd)
+    """schedule.json records the stack (LiteLLM version or virtualenv, replicas, models) and the rate."""
+    return shlex.join(["chaos", "replay", str(ev.path / "schedule.json")])
 
 
 def headline(ev: Evidence) -> str:

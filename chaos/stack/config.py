@@ -91,6 +91,9 @@ class StackConfig:
         if unknown:
             raise UsageError(f"{source}: unknown stack setting(s) {unknown}; expected some of {sorted(known)}")
         values = dict(values)
+        for name in ("models", "config_models"):  # lists in JSON (a replayed schedule.json)
+            if isinstance(values.get(name), list):
+                values[name] = tuple(values[name])
         if isinstance(values.get("front_door"), dict):
             door = values["front_door"]
             known_door = {f.name for f in fields(FrontDoorConfig)}

@@ -40,16 +40,35 @@ def encrypt_like_litellm(value: str, salt_key: str) -> str:
     return base64.urlsafe_b64encode(box.encrypt(value.encode("utf-8"))).decode("utf-8")
 
 
+def encrypted_params(spec: ModelSpec, upstream_url: str, salt_key: str, route: str | None = None) -> str:
+    params = spec.litellm_params(upstream_url, route)
+    return json.dumps({k: encrypt_like_litellm(v, salt_key) for k, v in params.items()})
+
+
 def db_rows(specs, upstream_url: str, salt_key: str) -> list[dict]:
     """The model table's rows /model/new would write for these models (chaos.models.ModelSpec)."""
     rows = []
     for m in specs:
         model_id = str(uuid.uuid4())
-        params = m.litellm_params(upstream_url)
-        rows.append({"model_id": model_id, "model_name": m.name,
-                     "litellm_params": json.dumps({k: encrypt_like_litellm(v, salt_key) for k, v in params.items()}),
+        rows.append({"model_id": model_id, "model_name": m.name, "litellm_params": encrypted_params(m, upstream_url, salt_key),
                      "model_info": json.dumps({"id": model_id, "db_model": False})})
     return rows
+
+
+def delete_rows(dsn: str, name: str) -> None:
+    """Delete a model's rows straight in the DB (as another replica's /model/delete would)."""
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        if conn.execute(f'DELETE FROM "{MODEL_TABLE}" WHERE model_name = %s', (name,)).rowcount == 0:
+            raise LookupError(f"no row for model {name!r}")
+
+
+def update_rows(dsn: str, name: str, litellm_params: str) -> None:
+    """Point a model's rows at new parameters straight in the DB (updated_at set, as /model/update does)."""
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        n = conn.execute(f'UPDATE "{MODEL_TABLE}" SET litellm_params = %s::jsonb, updated_at = now(), updated_by = %s '
+                         "WHERE model_name = %s", (litellm_params, SEEDED_BY, name)).rowcount
+        if n == 0:
+            raise LookupError(f"no row for model {name!r}")
 
 
 def write_rows(dsn: str, rows: list[dict]) -> None:

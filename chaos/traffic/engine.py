@@ -313,6 +313,21 @@ class TrafficEngine:
         return await self._request("model_update", target, "POST", "/model/update", model=model, json_body=body,
                                    timeout=self.config.management_timeout_s, value=route)
 
+    async def via_db(self, f: str, model: str, write, value=None) -> Op:
+        """A model change written straight into the DB (`write()`, blocking, run in a thread), as
+        another replica or the admin UI would: recorded like an API call, target "db"."""
+        op_id, t0 = self.history.next_id(), time.monotonic()
+        self.history.invoke(op_id, f, "db", t0, model)
+        error = None
+        try:
+            await asyncio.wait_for(asyncio.to_thread(write), self.config.management_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - the DB's answer, whatever it was, is the op's outcome
+            error = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+        cls = OK if error is None else "db_write_failed"
+        return self.history.complete(Op(id=op_id, type="ok" if error is None else "fail", f=f, worker="db", t0=t0,
+                                        t=time.monotonic(), model=model, status=None, cls=cls, error=error, value=value,
+                                        via="db"))
+
     def call(self, coro, timeout: float | None = None):
         """Run one management coroutine on the engine's loop from synchronous code (by default it may
         take as long as a management call may, and a little more)."""

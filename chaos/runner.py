@@ -236,6 +236,8 @@ class Run:
         verdict = verdict_of(self.scenario.name, invariants, history.ops)
         verdict.traffic = self._traffic_summary(engine, history, baseline[0], end_t)
         verdict.machine = self._machine_summary(engine, pressure, baseline[0], end_t)
+        verdict.fault_reach = [{"fault": e["fault"], "observable": e["observable"], "tried_after_s": e["tried"]}
+                               for e in stack.events.events("db_attempts")]
         verdict.durations = {"recovery_window_s": round(end_t - heal_t, 2), "full_window_s": recovery, "ended_by": ended_by,
                              "bound_s": bounds.recovery_s, "baseline_s": round(baseline[1] - baseline[0], 2),
                              "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,

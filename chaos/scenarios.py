@@ -127,13 +127,15 @@ S10_MODELS = (*DEFAULT_MODELS, "gpt-4o", "claude-3-5-sonnet")
 
 
 def s10() -> Scenario:
-    """A short outage on every worker's DB link (longer than a reload interval), healed; then
+    """A short outage on every worker's DB link (longer than a reload interval, and until every
+    worker has been seen trying the DB during it, so a reload met it), healed; then
     changes from every side in turn, so every worker's reload path is judged: one model deleted
     through worker-2, four updated through worker-1, worker-2, the front door and straight in the
     DB (as another replica or the admin UI would). Every worker must follow."""
     return Scenario("S10", "delete and update propagation after a DB blip, changes from every side", Schedule(
         "S10", steps=[
-            Step("blip", apply={"kind": "link_down", "link": "workers"}),
+            # held until every worker was seen trying the DB during it (Toxiproxy's log), 30 s at most
+            Step("blip", apply={"kind": "link_reset", "link": "workers", "hold_max_s": 30}),
             Step("unblip", heal="blip", delay_s=8, settle="recovery_bound"),
             Step("delete", delete_models={"worker": "each", "models": ["seed:4"], "start": 1}),
             Step("update", update_models={"worker": "each", "models": ["seed:0", "seed:1", "seed:2", "seed:3"], "route": "blue"},

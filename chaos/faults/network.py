@@ -5,11 +5,15 @@ PostgreSQL), `workers` (every worker link), or a Toxiproxy proxy name."""
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from .. import waiting
 from ..errors import UsageError
 from ..ports import HOST
 from ..stack.toxiproxy import PG_LINK, worker_link
@@ -127,6 +131,83 @@ class Toxic(Fault):
     def _toxics(self, proxy: str) -> dict:
         with self.stack.toxiproxy.api() as api:
             return api.get_proxy(proxy).toxics()
+
+
+@register("link_reset")
+@dataclass
+class LinkReset(Fault):
+    """The link accepts each connection and resets it at once (a reset_peer toxic): the DB is gone
+    for its clients, as with link_down, but every connection attempt shows in Toxiproxy's log.
+    So the fault is held until every worker on it has been seen trying the DB during it (seen by
+    Toxiproxy, not told by the gateway; a reload, or any other DB use), at most `hold_max_s` after
+    it began: heal waits for that. Which workers tried, and when, is an event (`db_attempts`)."""
+
+    link: str = "workers"
+    hold_max_s: float = 30.0
+
+    def validate(self):
+        self._proxies = resolve_links(self.stack, self.link)
+        check_positive("link_reset", "hold_max_s", self.hold_max_s)
+
+    @property
+    def _toxic(self) -> Toxic:
+        if not hasattr(self, "_toxic_fault"):
+            self._toxic_fault = Toxic(stack=self.stack, link=self.link, type="reset_peer", attributes={"timeout": 0})
+            self._toxic_fault.validate()
+        return self._toxic_fault
+
+    def apply(self):
+        self._log = (self.stack.component_logs() or {}).get("toxiproxy")
+        self._offset = self._log.stat().st_size if self._log and self._log.exists() else None
+        self._since = time.monotonic()
+        self._toxic.apply()
+
+    def heal(self):
+        if not hasattr(self, "_since"):
+            return
+        tried: dict[str, float] = {}
+        observable = self._offset is not None
+
+        def every_worker_tried() -> bool:
+            tried.update({w: t for w, t in connection_attempts(self._log, self._offset, self._proxies).items() if w not in tried})
+            return len(tried) == len(self._proxies)
+
+        if observable:
+            waiting.wait_until(every_worker_tried, max(0.0, self._since + self.hold_max_s - time.monotonic()), interval=0.25)
+        # seconds into the fault (Toxiproxy logs whole seconds: an attempt in its first second may read as < 0)
+        self.stack.events.record("db_attempts", fault=self.describe(), observable=observable,
+                                 tried={proxy_worker(p): (max(0.0, round(tried[p] - self._since, 1)) if p in tried else None)
+                                        for p in self._proxies} if observable else {})
+        self._toxic.heal()
+        del self._since
+
+
+def proxy_worker(proxy: str) -> str:
+    return proxy.removesuffix("-to-haproxy")
+
+
+def connection_attempts(log, offset: int, proxies: list[str]) -> dict[str, float]:
+    """proxy -> when (monotonic, to Toxiproxy's one-second log resolution) its log first showed a
+    client it accepted, past byte `offset`."""
+    found: dict[str, float] = {}
+    to_monotonic = time.monotonic() - time.time()
+    try:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        if '"Accepted client"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+            wall = datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if entry.get("name") in proxies:
+            found.setdefault(entry["name"], wall + to_monotonic)
+    return found
 
 
 @register("link_flap")

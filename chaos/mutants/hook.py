@@ -24,7 +24,7 @@ Patches (each one deliberate and documented):
 - non_atomic_reload: every reload drops the DB models from the router for GAP_S before re-adding them
 - reload_dies_after_failure: the reload job removes itself after its first failed read (once loaded)
 - reload_dies_on_one_worker: the same, on one worker only: the first whose reload fails claims the bug
-  (a claim file beside this module, per stack, naming the worker by its DATABASE_URL); the others
+  (a claim file beside this module, per stack, naming the worker); the others
   keep reloading, so only a change that worker did not make itself shows it
 - reload_dies_on_worker_1, reload_dies_on_worker_2: the same, on that worker only (its DATABASE_URL's
   application_name), so the selftest shows the bug caught whichever worker it strikes
@@ -191,18 +191,26 @@ def _wrap_add_deployment(ps, cfg):
     cfg.add_deployment = add_deployment_then_maybe_die
 
 
+def _worker_name():
+    """This worker's name: the application_name litellm-chaos puts in its DATABASE_URL (LiteLLM
+    appends parameters of its own to that variable, so the query is parsed, not its end)."""
+    from urllib.parse import parse_qs
+
+    return (parse_qs(urlsplit(os.environ.get("DATABASE_URL", "")).query).get("application_name") or [""])[0]
+
+
 def _struck():
     """Does the reload bug strike this worker? Everywhere for reload_dies_after_failure; for
     reload_dies_on_one_worker only on the first worker of this stack whose reload failed."""
     for patch, worker in STRIKE_WORKER.items():
         if patch in PATCHES:
-            return os.environ.get("DATABASE_URL", "").endswith(f"application_name={worker}")
+            return _worker_name() == worker
     if "reload_dies_on_one_worker" not in PATCHES:
         return True
     import hashlib
 
     stack = hashlib.sha256(os.environ.get("LITELLM_MASTER_KEY", "").encode()).hexdigest()[:16]
-    me = hashlib.sha256(os.environ.get("DATABASE_URL", "").encode()).hexdigest()[:16]
+    me = _worker_name()
     claim = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"litellm_chaos_mutant-{stack}.claim")
     try:
         fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

@@ -32,6 +32,8 @@ class Verdict:
     evidence: str = ""
     traffic: dict = field(default_factory=dict)  # the traffic settings (rate, timeouts) and the probe rates achieved
     machine: dict = field(default_factory=dict)  # cores, CPU pressure avg/max, the load budget and the rates it chose
+    # per DB fault that watches for it: which workers were seen trying the DB while it was active
+    fault_reach: list = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -73,6 +75,7 @@ class Verdict:
             "durations": self.durations,
             "traffic": self.traffic,
             "machine": self.machine,
+            "fault_reach": self.fault_reach,
             "evidence": self.evidence,
         }
 

@@ -88,6 +88,19 @@ def coverage_line(ev: Evidence) -> str | None:
             + (f"; UNKNOWN for lack of sight: {', '.join(unknown)}" if unknown else ""))
 
 
+def reach_lines(ev: Evidence) -> list[str]:
+    """Per DB fault held until the workers tried the DB: which did, and when (Toxiproxy's log)."""
+    lines = []
+    for r in ev.verdict.get("fault_reach") or []:
+        if not r.get("observable"):
+            lines.append(f"fault reach: {r['fault']}: not observable on this backend (no Toxiproxy log)")
+            continue
+        parts = [f"{w} tried the DB {t} s into it" if t is not None else f"{w} NEVER tried the DB during it (its reload path "
+                 f"was not exercised by this fault)" for w, t in sorted(r["tried_after_s"].items())]
+        lines.append(f"fault reach: {r['fault']}: " + "; ".join(parts))
+    return lines
+
+
 def machine_line(ev: Evidence) -> str | None:
     m = ev.verdict.get("machine") or {}
     p, rates = m.get("pressure") or {}, m.get("rates") or {}
@@ -148,7 +161,7 @@ def verdict_block(ev: Evidence) -> str:
     if ev.verdict.get("reason"):
         lines.append(f"reason: {ev.verdict['reason']}")
     lines += invariant_lines(ev)
-    lines += [line for line in (coverage_line(ev), machine_line(ev)) if line]
+    lines += [line for line in (coverage_line(ev), machine_line(ev)) if line] + reach_lines(ev)
     fv = first_violation(ev)
     if fv:
         via = " through the front door" if fv.via else ""

@@ -39,6 +39,7 @@ WORKER_MARKS = {  # event kind -> (marker, colour, label)
 ROW_H = 1.0
 LANE_GAP = 1.2
 WIDTH_PX, HEIGHT_PX, DPI = 1600, 900, 100
+PRESSURE_H = 2.0  # the CPU pressure strip's height (100 %)
 
 
 def render_timeline(ev: Evidence, width_px: int = WIDTH_PX, height_px: int = HEIGHT_PX) -> bytes:
@@ -60,9 +61,12 @@ def render_timeline(ev: Evidence, width_px: int = WIDTH_PX, height_px: int = HEI
         _draw_worker_events(ax, ev, lanes, lane_h, t_lo)
         _draw_violations(ax, ev, lanes, lane_h, t_lo)
         _annotate_first_violation(ax, ev, lanes, t_lo)
+        pressure_y = fault_lane_y + 3
+        _draw_pressure(ax, ev, pressure_y, t_lo)
         ax.set_xlim(0, t_hi - t_lo)
-        ax.set_ylim(-0.8, fault_lane_y + 3)
-        ax.set_yticks([y + lane_h / 2 for y in lanes.values()] + [fault_lane_y + 1.2], list(lanes) + ["faults"])
+        ax.set_ylim(-0.8, pressure_y + PRESSURE_H + 0.3)
+        ax.set_yticks([y + lane_h / 2 for y in lanes.values()] + [fault_lane_y + 1.2, pressure_y + PRESSURE_H / 2],
+                      list(lanes) + ["faults", "CPU pressure"])
         for y in lanes.values():
             ax.axhline(y - LANE_GAP / 2, color="#dddddd", lw=0.8)
         ax.set_xlabel("seconds since the first probe")
@@ -172,6 +176,25 @@ def _fault_window(ax, start: dict, end_t: float, fault_lane_y, t_lo, level, unhe
     ax.broken_barh([(x0, x1 - x0)], (fault_lane_y + 0.2 + (level % 3) * 0.9, 0.7), facecolors="#f7c948", zorder=3)
     label = start.get("fault", start.get("step", "")) + (" (never healed)" if unhealed else "")
     ax.text(x0, fault_lane_y + 0.35 + (level % 3) * 0.9, " " + label, fontsize=8, zorder=6)
+
+
+def _draw_pressure(ax, ev, y: float, t_lo: float) -> None:
+    """The machine's CPU pressure (PSI "some", per cent) as a strip above the faults: the harness
+    sheds its own load above HIGH_PRESSURE (dashed), and latency is not judged there."""
+    import json
+
+    from ..machine import HIGH_PRESSURE
+
+    try:
+        samples = json.loads((ev.path / "pressure.json").read_text()).get("samples") or []
+    except (OSError, ValueError):
+        return
+    if not samples:
+        return
+    xs = [t - t_lo for t, _ in samples]
+    ys = [y + PRESSURE_H * min(pct, 100) / 100 for _, pct in samples]
+    ax.fill_between(xs, y, ys, color="#9e9ac8", alpha=0.6, lw=0, zorder=2)
+    ax.axhline(y + PRESSURE_H * HIGH_PRESSURE / 100, color="#54278f", lw=0.6, ls="--", zorder=2)
 
 
 def _draw_worker_events(ax, ev, lanes, lane_h, t_lo) -> None:

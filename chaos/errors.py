@@ -48,7 +48,3 @@ class SteadyStateDeviated(StackStartError):
     model at start): the system under test failed, not the harness (Chaos Toolkit's "deviated")."""
 
     exit_code = 1
-
-    def __init__(self, message: str, **evidence):
-        super().__init__(message)
-        self.evidence = evidence

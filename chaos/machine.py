@@ -143,15 +143,21 @@ class PressureMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "PressureMonitor":
+    def start(self) -> "PressureMonitor":
         self._thread = threading.Thread(target=self._loop, name="chaos-pressure", daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> None:
         self._stop.set()
         if self._thread:
             self._thread.join(2)
+
+    def __enter__(self) -> "PressureMonitor":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def _loop(self) -> None:
         last = read_pressure()

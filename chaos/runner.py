@@ -106,7 +106,6 @@ class Run:
                                   reason=f"steady state deviated at stack start, before any fault: {exc}")
                 verdict.invariants = [InvariantResult("steady_state", "before any fault, every worker serves every seeded model",
                                                       FAIL, note=str(exc))]
-                verdict.machine = {"cores": os.cpu_count(), "evidence": exc.evidence}
             except BaselineNotMet as exc:
                 verdict = Verdict(status=ABORTED, scenario=self.scenario.name, reason=str(exc))
             except ChaosError as exc:
@@ -200,7 +199,7 @@ class Run:
         front_door = stack.front_door.url if stack.front_door else None
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config,
                                front_door_url=front_door).start()
-        pressure = PressureMonitor(LoadShedder(engine, stack.events.record)).__enter__()
+        pressure = PressureMonitor(LoadShedder(engine, stack.events.record)).start()
         self.progress.watch(lambda: engine.sent, lambda: history.invalid_model_by_worker)
         interpreter = StepInterpreter(stack, engine, bounds, self.log, self.scenario.name)
         try:
@@ -220,7 +219,7 @@ class Run:
             final = self._final_round(engine, workers)
             db_models, db_error = self._db_models()
         finally:
-            pressure.__exit__(None, None, None)
+            pressure.stop()
             engine.stop()
             history.close()
             self._record_blind_spots(engine, pressure)

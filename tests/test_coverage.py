@@ -93,7 +93,21 @@ def test_recovery_fails_on_definite_answers_and_is_unknown_on_timeouts_only():
         silent.add(20 + i * 0.5, "chat", "w1", "m1", error="ReadTimeout", latency=5.0)
         silent.add(20 + i * 0.5, "chat", "w1", "m2", error="ReadTimeout", latency=5.0)
     r = checkers.check_safe("recovery", silent.ops, ctx())
-    assert r.status == UNKNOWN and "no definite answer" in r.note and "w1/m1" in r.note
+    assert r.status == UNKNOWN and "timeouts only" in r.note and "w1/m1" in r.note
+
+
+def test_recovery_with_sparse_probes_fails_only_when_seen_failing_past_the_bound():
+    h = H()
+    h.healthy(0, 20)
+    h.healthy(20, 60, workers=["w2"])
+    h.invalid(22.0, "w1", "m1")  # failing before the bound (heal 20, bound 10) ...
+    h.invalid(22.0, "w1", "m2")
+    h.add(36.0, "chat", "w1", "m1")  # ... ok after it: when did it come back? not seen
+    h.add(36.0, "chat", "w1", "m2")
+    r = checkers.check_safe("recovery", h.ops, ctx())
+    assert r.status == UNKNOWN and "no probe between a failure and a late success" in r.note
+    h.invalid(31.0, "w1", "m1")  # seen failing past the bound: proven late
+    assert checkers.check_safe("recovery", h.ops, ctx()).status == FAIL
 
 
 def test_no_model_lost_asks_for_a_definite_final_answer():
@@ -130,3 +144,26 @@ def test_the_baseline_bound_grows_with_the_pairs_and_falls_with_the_rate():
     assert baseline_limit_s(3.0, 140, 10.0) == 52.0
     assert baseline_limit_s(3.0, 140, 0.0) == 300.0
     assert baseline_limit_s(60.0, 3, 30.0) == 60.0
+
+
+def test_invalid_model_at_stack_start_is_the_gateways_failure_not_the_harness(monkeypatch):
+    import httpx
+    import pytest
+
+    from chaos.errors import StackStartError, SteadyStateDeviated
+    from chaos.stack import seed
+
+    def invalid_on_w2(client, url, model):
+        if url == "w2":
+            return httpx.Response(400, text='{"error":{"message":"Invalid model name passed in model=m1"}}')
+        return httpx.Response(200, text="{}")
+
+    monkeypatch.setattr(seed, "chat", invalid_on_w2)
+    with pytest.raises(SteadyStateDeviated, match="w2 answered 'Invalid model name' for the valid model 'm1'"):
+        seed.verify_everywhere(None, {"w1": "w1", "w2": "w2"}, ["m1"], timeout=0.3)
+    assert SteadyStateDeviated.exit_code == 1
+
+    monkeypatch.setattr(seed, "chat", lambda client, url, model: httpx.Response(503, text="not ready"))
+    with pytest.raises(StackStartError) as err:  # not served, but nothing wrong said: the start failed
+        seed.verify_everywhere(None, {"w1": "w1"}, ["m1"], timeout=0.3)
+    assert not isinstance(err.value, SteadyStateDeviated)

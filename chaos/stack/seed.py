@@ -127,8 +127,7 @@ def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models:
                 f"last answer {last.get((worker, model))}")
         if deviated:
             return SteadyStateDeviated(f"{worker} answered 'Invalid model name' for the valid model {model!r} before any "
-                                       f"fault ({len(deviated)} pair(s)): {what}", worker=worker, model=model,
-                                       pairs=[f"{w}/{m}" for w, m in deviated], last_answer=last.get((worker, model)))
+                                       f"fault ({len(deviated)} pair(s)): {what}")
         return StackStartError(what)
 
     wait_until(probe_pending, timeout, interval=0.5, fail=not_served)

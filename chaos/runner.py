@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 import traceback
-from dataclasses import asdict, replace
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -88,7 +88,8 @@ class Run:
 
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
-        self.scenario.evidence_schedule(replay_fields(self.stack_config), self.traffic_config.rate_per_worker).save(
+        self.scenario.evidence_schedule(replay_fields(self.stack_config, self.scenario.stack),
+                                        self.traffic_config.rate_per_worker).save(
             self.evidence / "schedule.json")
         self._write_user_config()
         config = replace(self.stack_config, evidence_dir=None, keep_logs="never")  # the run exports its own evidence
@@ -451,11 +452,13 @@ REPLAYED = ("replicas", "litellm_version", "models", "seed_via", "allow_requests
             "store_model_in_db_source", "general_settings", "worker_env", "reload_interval_s", "front_door")
 
 
-def replay_fields(config: StackConfig) -> dict:
-    """What of a StackConfig goes into schedule.json, as plain data (StackConfig.from_fields reads it back)."""
-    fields = {name: getattr(config, name) for name in REPLAYED}
-    fields["models"] = list(config.models)
-    fields["front_door"] = asdict(config.front_door)
+def replay_fields(config: StackConfig, scenario_keys=()) -> dict:
+    """What of a StackConfig goes into schedule.json, as plain data (StackConfig.from_fields reads
+    it back): REPLAYED and whatever else the scenario set."""
+    fields = {}
+    for name in dict.fromkeys((*REPLAYED, *scenario_keys)):
+        value = getattr(config, name)
+        fields[name] = asdict(value) if is_dataclass(value) else list(value) if isinstance(value, tuple) else value
     if config.litellm_venv:
         fields["litellm_venv"] = str(config.litellm_venv)
     return fields

@@ -97,7 +97,12 @@ def test_evidence_folder_holds_everything_and_explains_itself(kept_run):
     state = json.loads((folder / "logs/toxiproxy-state.json").read_text())
     assert "worker-1-to-haproxy" in state and "haproxy-to-postgres" in state
     schedule = json.loads((folder / "schedule.json").read_text())
-    assert schedule["stack"] == kept_run.scenario.stack and schedule["stack"]["replicas"] == 1  # replay brings up the same stack
+    # replay brings up the same stack: the scenario's settings, the LiteLLM that ran, the models
+    assert {k: schedule["stack"][k] for k in kept_run.scenario.stack} == kept_run.scenario.stack
+    assert schedule["stack"]["replicas"] == 1 and schedule["stack"]["litellm_version"] == DEFAULT_LITELLM_VERSION
+    assert schedule["stack"]["models"] == list(kept_run.stack_config.models) and schedule["rate_per_worker"] == 40.0
+    assert verdict["machine"]["cores"] and verdict["machine"]["pressure"]["samples"] > 0  # what the machine went through
+    assert all("coverage" in i for i in verdict["invariants"])
     kinds = {json.loads(line)["kind"] for line in (folder / "events.jsonl").read_text().splitlines()}
     assert {"worker_killed", "worker_spawned", "fault_applied", "fault_healed", "baseline_met"} <= kinds
     html = (folder / "report.html").read_text()

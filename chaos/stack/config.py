@@ -94,6 +94,8 @@ class StackConfig:
         for name in ("models", "config_models"):  # lists in JSON (a replayed schedule.json)
             if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
+        if isinstance(values.get("restart_policy"), dict):
+            values["restart_policy"] = RestartPolicy(**values["restart_policy"])
         if isinstance(values.get("front_door"), dict):
             door = values["front_door"]
             known_door = {f.name for f in fields(FrontDoorConfig)}

@@ -393,7 +393,7 @@ def test_no_stall_takes_its_bound_from_an_unloaded_reference_and_is_unknown_unde
     assert r.status == FAIL and "unloaded p99 50 ms" in r.description
     c.high_pressure = [(39.5, 41.0)]  # the CPU was saturated then: not judged there
     assert status(h, c, "no_stall") == PASS
-    c.high_pressure = [(5.0, 30.0)]  # saturated for 25 of 60 s: cannot say
+    c.high_pressure = [(5.0, 30.0)]  # saturated for 25 of 60 s (over a quarter): cannot say
     r = checkers.check_safe("no_stall", h.ops, c)
     assert r.status == FAIL  # the slow chat at 40 s is outside the pressure: still a stall
     h.ops.pop()

@@ -4,7 +4,8 @@ max(stall_factor x the chat p99 calibrated for this version on an unloaded machi
 or stall_uncalibrated_s before any calibration. Not judged: chats overlapping a fault, the harness's
 own blind spots, a worker's start (from its spawn to WARMUP_S after its first readiness 200), and
 stretches of high CPU pressure (a queue on the CPU is not the gateway stalling). Where high
-pressure covered more than the allowed share of the run, no_stall is unknown."""
+pressure covered more than MAX_PRESSURED_SHARE of the run, too little was judged: no_stall is
+unknown (a looser share than coverage's: a 2-core machine sees pressure spikes at every reload)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ MIN_BASELINE_SAMPLES = 20
 # a freshly started worker is still warming up this long after its first readiness 200 (first
 # requests through each code path, the other replica's start on the same CPU): not a stall
 WARMUP_S = 5.0
+MAX_PRESSURED_SHARE = 0.25
 
 
 def baseline_p99(ops: list[Op], window: tuple[float, float]) -> float | None:
@@ -67,6 +69,6 @@ def check_no_stall(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     window = ctx.end_t - ctx.baseline[0]
     high = total([(max(a, ctx.baseline[0]), min(b, ctx.end_t)) for a, b in ctx.high_pressure])
     note = f"CPU pressure high for {high:.0f} s of {window:.0f} s: chats then not judged" if high else ""
-    if not bad and window > 0 and high / window > ctx.max_blind_share:
-        return InvariantResult(name, desc, UNKNOWN, note=note + f" (over {ctx.max_blind_share:.0%} of the run)")
+    if not bad and window > 0 and high / window > MAX_PRESSURED_SHARE:
+        return InvariantResult(name, desc, UNKNOWN, note=note + f" (over {MAX_PRESSURED_SHARE:.0%} of the run)")
     return result(name, desc, bad, ctx, note=note)

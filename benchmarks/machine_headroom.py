@@ -2,7 +2,7 @@
 stack (2 LiteLLM workers, front door on, every probe at its default rate but the chat rate),
 for each chat rate per worker: the whole machine's CPU (from /proc/stat), the harness's own CPU,
 chats answered per second, chat latency p50/p99/max, and the probe loop's blind spots (seconds in
-which it fell behind), and the all-in CPU per chat (LiteLLM's share alone is options.CHAT_CPU_MS).
+which it fell behind), and the all-in CPU per chat (LiteLLM's share alone is machine.DEFAULT_LITELLM_MS, or the version's calibration).
 
     .venv/bin/python benchmarks/machine_headroom.py [--litellm 1.108.7] [--seconds 30] [--rates 20,30,40]
 

@@ -18,7 +18,7 @@ import time
 
 from chaos.history import History
 from chaos.models import generated
-from chaos.options import chat_capacity
+from chaos.options import plan_traffic
 from chaos.runner import pair_intervals
 from chaos.traffic import TrafficConfig, TrafficEngine
 from chaos.versions import DEFAULT_LITELLM_VERSION
@@ -40,7 +40,7 @@ def real_stack(version: str, n: int, seconds: float) -> None:
               f"the rows were written before the workers started)")
         history = History()
         engine = TrafficEngine({w.name: w.url for w in stack.workers()}, list(stack.config.models), stack.master_key, history,
-                               TrafficConfig(), front_door_url=stack.front_door.url)
+                               plan_traffic(None, None, None, n, 3, version), front_door_url=stack.front_door.url)
         cpu0, w0 = time.process_time(), time.monotonic()
         with engine:
             time.sleep(seconds)
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     args = parser.parse_args()
     real_stack(args.litellm, args.models, args.seconds)
-    for rate in (TrafficConfig().rate_per_worker, chat_capacity() / 3):
+    for rate in (40.0, plan_traffic(None, None, None, args.models, 3, args.litellm).rate_per_worker):  # the old default, the budget
         catch_rate(args.models, args.trials, rate)
 
 

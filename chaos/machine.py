@@ -202,15 +202,16 @@ class LoadShedder:
     back once pressure is low again. Acts on the traffic engine's scale factors; records each
     change as an event (`load_shed`)."""
 
-    # chats are never shed below this share of the plan, and listings (once chats are at their
-    # floor) below this: the coverage's catch window is computed at these floors
-    CHAT_FLOOR, LISTING_FLOOR = CHAT_FLOOR, LISTING_FLOOR
+    # listings (once chats are at their floor) are never shed below this share of the plan;
+    # chats not below `chat_floor` (coverage.chat_floor); the coverage's catch window is computed at these
+    LISTING_FLOOR = LISTING_FLOOR
     STEP = 0.8
     HOLD_S = 2.0  # at most one change per this long (pressure lags the change)
 
-    def __init__(self, engine, record):
+    def __init__(self, engine, record, chat_floor: float = CHAT_FLOOR):
         self.engine = engine
         self.record = record
+        self.chat_floor = chat_floor
         self._last_change = 0.0
 
     def __call__(self, t: float, pct: float) -> None:
@@ -219,8 +220,8 @@ class LoadShedder:
         e = self.engine
         chat, listing = e.chat_scale, e.listing_scale
         if pct > HIGH_PRESSURE:
-            if chat > self.CHAT_FLOOR:
-                chat = max(self.CHAT_FLOOR, chat * self.STEP)
+            if chat > self.chat_floor:
+                chat = max(self.chat_floor, chat * self.STEP)
             else:
                 listing = max(self.LISTING_FLOOR, listing * self.STEP)
         elif pct < LOW_PRESSURE:

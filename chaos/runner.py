@@ -200,7 +200,8 @@ class Run:
         front_door = stack.front_door.url if stack.front_door else None
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config,
                                front_door_url=front_door).start()
-        pressure = PressureMonitor(LoadShedder(engine, stack.events.record)).start()
+        plan = self._plan(engine, bounds)
+        pressure = PressureMonitor(LoadShedder(engine, stack.events.record, plan.chat_floor)).start()
         self.progress.watch(lambda: engine.sent, lambda: history.invalid_model_by_worker)
         interpreter = StepInterpreter(stack, engine, bounds, self.log, self.scenario.name)
         try:
@@ -229,12 +230,12 @@ class Run:
             end_t=end_t, recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s,
             final_db_models=db_models, final_db_error=db_error, readiness_max_age_s=max(2.0, 4 * self.traffic_config.readiness_interval_s),
             baseline=baseline, front_door=front_door is not None and self.traffic_config.front_door_rate > 0,
-            config_models=list(stack.config.config_models), plan=self._plan(engine), max_blind_share=self.max_blind_share,
+            config_models=list(stack.config.config_models), plan=plan, max_blind_share=self.max_blind_share,
             high_pressure=pressure.stretches_above(HIGH_PRESSURE), stall_reference_s=self._stall_reference(),
         )
         invariants = check_all(history.ops, ctx, list(self.scenario.contract), list(self.scenario.advisory))
         verdict = verdict_of(self.scenario.name, invariants, history.ops)
-        verdict.traffic = self._traffic_summary(engine, history, baseline[0], end_t)
+        verdict.traffic = self._traffic_summary(engine, plan, history, baseline[0], end_t)
         verdict.machine = self._machine_summary(engine, pressure, baseline[0], end_t)
         verdict.fault_reach = [{"fault": e["fault"], "observable": e["observable"], "tried_after_s": e["tried"]}
                                for e in stack.events.events("db_attempts")]
@@ -327,11 +328,13 @@ class Run:
                                      worker=lanes[0] if len(lanes) == 1 else None)
         (self.evidence / "pressure.json").write_text(json.dumps({"source": pressure.source, "samples": pressure.samples}))
 
-    def _plan(self, engine: TrafficEngine) -> coverage.Plan:
+    def _plan(self, engine: TrafficEngine, bounds: Bounds) -> coverage.Plan:
         c, models = self.traffic_config, len(self.stack.config.models)
         listing = max(c.listing_rate_per_worker, c.model_info_rate_per_worker)
-        return coverage.Plan(chat_pair_s=models / engine.direct_rate, listing_s=1 / listing if listing else None,
-                             front_door_pair_s=models / c.front_door_rate if engine.front_door_url and c.front_door_rate else None)
+        pair_s = models / engine.direct_rate
+        return coverage.Plan(chat_pair_s=pair_s, listing_s=1 / listing if listing else None,
+                             front_door_pair_s=models / c.front_door_rate if engine.front_door_url and c.front_door_rate else None,
+                             chat_floor=coverage.chat_floor(pair_s, bounds.recovery_s))
 
     def _stall_reference(self) -> float | None:
         """no_stall's reference: the chat p99 calibrated for this version on an unloaded machine (None: the floor alone)."""
@@ -358,8 +361,7 @@ class Run:
         used = sum(cpu) - sum(self._cpu_at_start)
         return used * 1000 / chats if chats >= MIN_CALIBRATION_CHATS and used > 0 else None
 
-    def _traffic_summary(self, engine: TrafficEngine, history: History, since: float, until: float) -> dict:
-        plan = self._plan(engine)
+    def _traffic_summary(self, engine: TrafficEngine, plan: coverage.Plan, history: History, since: float, until: float) -> dict:
         return {"rate_source": self.traffic_config.rate_source, "direct_chat_rate_per_worker": round(engine.direct_rate, 2),
                 "smallest_window_caught_s": plan.catch_window_s(),
                 "per_pair_interval_s": {"planned": round(plan.chat_pair_s, 3)} | pair_intervals(history.ops, since, until)}

@@ -5,6 +5,7 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.machine import FRONT_DOOR_SHARE, Calibration, LoadShedder, PressureMonitor, budget
+from chaos.oracle.coverage import CHAT_FLOOR, Plan, chat_floor
 from chaos.options import RunSettings, plan_traffic
 
 
@@ -69,7 +70,7 @@ def test_the_shedder_sheds_chats_first_then_listings_and_takes_them_back():
     for _ in range(10):  # sustained high pressure
         t += 3
         shed(t, 90.0)
-    assert engine.chat_scale == LoadShedder.CHAT_FLOOR and engine.listing_scale < 1.0
+    assert engine.chat_scale == CHAT_FLOOR and engine.listing_scale < 1.0
     assert events[0]["chat_scale"] < 1.0 and events[0]["listing_scale"] == 1.0  # chats went first
     for _ in range(20):  # pressure gone
         t += 3
@@ -96,3 +97,15 @@ def test_the_monitor_reads_this_machines_pressure():
         time.sleep(0.3)
     assert mon.samples and mon.source in ("psi", "loadavg")
     assert all(0 <= pct <= 100 or mon.source == "loadavg" for _, pct in mon.samples)
+
+
+def test_many_pairs_keep_their_chats_so_recovery_can_still_be_judged():
+    assert chat_floor(0.234, 30) == CHAT_FLOOR  # 3 models: shed down to 40 %
+    assert chat_floor(16.4, 30) == 1.0  # 140 models: a pair every 16 s; fewer would leave recovery unjudged
+    assert chat_floor(10.0, 30) == 0.667
+    engine = FakeEngine()
+    shed = LoadShedder(engine, lambda kind, **kw: None, chat_floor=1.0)
+    for t in range(3, 60, 3):
+        shed(float(t), 95.0)
+    assert engine.chat_scale == 1.0 and engine.listing_scale == LoadShedder.LISTING_FLOOR  # only listings shed
+    assert Plan(chat_pair_s=16.4, listing_s=0.1, chat_floor=1.0).catch_window_s() == 16.65

@@ -24,8 +24,16 @@ from .classify import definite
 from .context import CheckContext
 
 STALL_S = 0.25  # the probe loop's own slack
-# load shedding never sends fewer than these shares of the planned chats and listings (machine.LoadShedder)
+# load shedding never sends fewer than these shares of the planned chats and listings (machine.LoadShedder);
+# chats never so few either that a pair goes unprobed for more than half the recovery bound (chat_floor)
 CHAT_FLOOR, LISTING_FLOOR = 0.4, 0.5
+
+
+def chat_floor(pair_interval_s: float, recovery_bound_s: float) -> float:
+    """The lowest share of the planned chats load shedding may go to: CHAT_FLOOR, or more where
+    the pairs are so many that fewer chats would leave a pair unprobed for over half the recovery
+    bound (recovery could not be judged; 140 models: no chat shedding at all)."""
+    return round(min(1.0, max(CHAT_FLOOR, 2 * pair_interval_s / recovery_bound_s)), 3)
 DEFAULT_MAX_BLIND_SHARE = 0.05
 MIN_CATCH_S = 1.0
 
@@ -55,6 +63,7 @@ class Plan:
     chat_pair_s: float  # one (worker, model) pair, direct chats
     listing_s: float | None  # one worker's /v1/models or /model/info, whichever is faster (None: off)
     front_door_pair_s: float | None = None  # one model through the front door (None: off)
+    chat_floor: float = CHAT_FLOOR  # the lowest share of the planned chats load shedding goes to
 
     def catch_window_s(self, kind: str = "chat") -> float | None:
         """The smallest window the run claims to catch on every lane of this kind (for chats: the
@@ -64,7 +73,7 @@ class Plan:
         interval = {"chat": self.chat_pair_s, "listing": self.listing_s, "front_door": self.front_door_pair_s}[kind]
         if interval is None:
             return None
-        floor = LISTING_FLOOR if kind == "listing" else CHAT_FLOOR
+        floor = LISTING_FLOOR if kind == "listing" else self.chat_floor
         return round(max(interval / floor + STALL_S, MIN_CATCH_S), 3)
 
 

@@ -63,9 +63,18 @@ class Budget:
         return asdict(self) | {"why": self.why}
 
 
+# Past this many models a LiteLLM costs more per request (and reloads for longer): its calibration
+# is kept apart, the stack keeps LiteLLM's own reload interval, and listings are polled less often
+MANY_MODELS = 20
+
+
+def calibration_key(version: str, models: int) -> str:
+    return version if models <= MANY_MODELS else f"{version}@many-models"
+
+
 def budget(replicas: int, models: int, litellm_version: str | None = None, cores: int | None = None) -> Budget:
     cores = cores or os.cpu_count() or 1
-    measured = Calibration.load().litellm_ms(litellm_version) if litellm_version else None
+    measured = Calibration.load().litellm_ms(calibration_key(litellm_version, models)) if litellm_version else None
     litellm_ms = measured or DEFAULT_LITELLM_MS
     total = cores * TARGET_UTILISATION * 1000 / (litellm_ms + HARNESS_MS)
     per_worker = round(min(MAX_RATE_PER_WORKER, total / max(replicas, 1)), 1)
@@ -82,8 +91,10 @@ def check_rate(rate: float, b: Budget, what: str = "--rate") -> None:
 
 @dataclass
 class Calibration:
-    """LiteLLM CPU per chat per version, measured in runs whose baseline saw little pressure;
-    cached across runs (one small JSON file)."""
+    """Per version (and apart for many models, calibration_key): LiteLLM's CPU per chat, from the
+    workers' CPU time over a run's baseline (CPU time does not depend on pressure), and the chat
+    p99 of a baseline that saw little pressure (no_stall's unloaded reference); cached across runs
+    (one small JSON file)."""
 
     per_version: dict[str, dict] = field(default_factory=dict)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .errors import UsageError
-from .machine import FRONT_DOOR_SHARE, budget, check_rate
+from .machine import FRONT_DOOR_SHARE, MANY_MODELS, budget, check_rate
 from .stack import BACKENDS
 from .traffic import TrafficConfig
 from .versions import DEFAULT_LITELLM_VERSION
@@ -136,7 +136,13 @@ def plan_traffic(asked: float | None, probe_per_pair_s: float | None, scenario_r
                                  f"worker; this machine carries about {b.rate_per_worker:g} ({b.why}); ask for "
                                  f"--probe-per-pair-s {can:.1f} or more")
             rate, source = needed, "--probe-per-pair-s"
+    # a listing of many models costs as much as many chats: poll them less often (each still far
+    # more often than the 30 s reload interval such a stack keeps)
+    listing_share = min(1.0, MANY_MODELS / models) if models else 1.0
+    default = TrafficConfig()
     return TrafficConfig(rate_per_worker=round(rate, 2), front_door_rate=round(rate * workers * FRONT_DOOR_SHARE, 2),
+                         listing_rate_per_worker=round(default.listing_rate_per_worker * listing_share, 2),
+                         model_info_rate_per_worker=round(default.model_info_rate_per_worker * listing_share, 2),
                          rate_source=source)
 
 
@@ -163,10 +169,21 @@ def model_fields(settings: "RunSettings", scenario_general: dict | None = None) 
         specs = (*uc.config_models, *uc.db_models)
         return {"models": tuple(s.name for s in specs), "model_specs": specs,
                 "config_models": tuple(s.name for s in uc.config_models), "user_settings": uc.settings,
-                "litellm_config": Path(settings.litellm_config), "user_overrides": tuple(uc.overrides)}
+                "litellm_config": Path(settings.litellm_config), "user_overrides": tuple(uc.overrides)} | reload_for(specs)
     if not specs:
         return {}
-    return {"models": tuple(s.name for s in specs), "model_specs": specs}
+    return {"models": tuple(s.name for s in specs), "model_specs": specs} | reload_for(specs)
+
+
+# Past MANY_MODELS the stack keeps LiteLLM's own reload interval (30 s) instead of its quick 5 s: one
+# reload of 140 models takes over 5 s of CPU per worker on a 2-core machine, so at 5 s the reload job
+# overruns itself and the fleet alone saturates the machine (CPU pressure 93 % before any fault,
+# 3 replicas of 1.108.7); the bounds follow the interval.
+LITELLM_RELOAD_INTERVAL_S = 30.0
+
+
+def reload_for(specs) -> dict:
+    return {"reload_interval_s": LITELLM_RELOAD_INTERVAL_S} if len(specs) > MANY_MODELS else {}
 
 
 def add_cli(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:

@@ -25,7 +25,7 @@ from .faults import FaultError, StackShape, make_fault
 from .history import History
 from .interpreter import Bounds, StepInterpreter
 from .litellm_env import ensure_env, env_from_venv
-from .machine import HIGH_PRESSURE, LOW_PRESSURE, Calibration, LoadShedder, PressureMonitor, budget
+from .machine import HIGH_PRESSURE, LOW_PRESSURE, Calibration, LoadShedder, PressureMonitor, budget, calibration_key
 from .oracle import coverage
 from .oracle.checkers import check_all
 from .oracle.classify import INVALID_MODEL, OK, definite
@@ -336,21 +336,27 @@ class Run:
                              front_door_pair_s=models / c.front_door_rate if engine.front_door_url and c.front_door_rate else None,
                              chat_floor=coverage.chat_floor(pair_s, bounds.recovery_s))
 
+    def _calibration_key(self) -> str | None:
+        version = self.stack.describe().get("litellm_version")
+        return calibration_key(version, len(self.stack.config.models)) if version else None
+
     def _stall_reference(self) -> float | None:
         """no_stall's reference: the chat p99 calibrated for this version on an unloaded machine (None: the floor alone)."""
-        return Calibration.load().unloaded_p99_s(self.stack.describe().get("litellm_version") or "")
+        key = self._calibration_key()
+        return Calibration.load().unloaded_p99_s(key) if key else None
 
     def _calibrate(self, history: History, engine: TrafficEngine, baseline, pressure: PressureMonitor) -> None:
-        """Where the baseline saw little pressure: its chat p99 is an unloaded reference for no_stall,
-        and the workers' CPU per chat calibrates the load budget; both cached for this version."""
-        version = self.stack.describe().get("litellm_version")
-        seen = pressure.summary(*baseline)
-        if not version or not seen.get("samples") or seen["avg_pct"] >= LOW_PRESSURE or seen["max_pct"] >= HIGH_PRESSURE:
+        """The workers' CPU per chat over the baseline calibrates the load budget; where the baseline
+        saw little pressure, its chat p99 is no_stall's unloaded reference; cached for this version."""
+        key = self._calibration_key()
+        if key is None:
             return
-        p99 = baseline_p99(history.ops, baseline)
+        seen = pressure.summary(*baseline)
+        unloaded = bool(seen.get("samples")) and seen["avg_pct"] < LOW_PRESSURE and seen["max_pct"] < HIGH_PRESSURE
+        p99 = baseline_p99(history.ops, baseline) if unloaded else None
         cpu_ms = self._cpu_ms_per_chat(history, baseline)
         if p99 is not None or cpu_ms is not None:
-            Calibration.load().record(version, unloaded_p99_s=p99, litellm_ms=cpu_ms)
+            Calibration.load().record(key, unloaded_p99_s=p99, litellm_ms=cpu_ms)
 
     def _cpu_ms_per_chat(self, history: History, baseline) -> float | None:
         """LiteLLM CPU per chat over the baseline, read from the workers' /proc (local backend)."""

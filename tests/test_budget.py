@@ -109,3 +109,10 @@ def test_many_pairs_keep_their_chats_so_recovery_can_still_be_judged():
         shed(float(t), 95.0)
     assert engine.chat_scale == 1.0 and engine.listing_scale == LoadShedder.LISTING_FLOOR  # only listings shed
     assert Plan(chat_pair_s=16.4, listing_s=0.1, chat_floor=1.0).catch_window_s() == 16.65
+
+
+def test_many_models_poll_listings_less_and_calibrate_apart():
+    few, many = plan_traffic(None, None, None, 3, 3, cores=2), plan_traffic(None, None, None, 140, 3, cores=2)
+    assert few.listing_rate_per_worker == 10.0 and many.listing_rate_per_worker == round(10.0 * 20 / 140, 2)
+    Calibration.load().record("1.2.3@many-models", litellm_ms=120.0)
+    assert budget(3, 140, "1.2.3", cores=2).litellm_ms == 120.0 and not budget(3, 3, "1.2.3", cores=2).calibrated

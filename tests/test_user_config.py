@@ -27,6 +27,8 @@ def test_settings_only_config_takes_140_generated_models_into_the_db(tmp_path):
     cfg.write_text(SETTINGS_ONLY)
     fields = model_fields(RunSettings(litellm_config=cfg, models="140"))
     assert len(fields["models"]) == 140 and fields["config_models"] == ()  # every one a DB model
+    assert fields["reload_interval_s"] == 30.0  # LiteLLM's own: a 5 s reload of 140 models overruns itself
+    assert "reload_interval_s" not in model_fields(RunSettings(models="3"))
     assert fields["user_settings"]["litellm_settings"]["request_timeout"] == 17  # the user's settings kept
     names = tmp_path / "names.txt"
     names.write_text("alpha\nbeta\n")

@@ -167,3 +167,27 @@ def test_invalid_model_at_stack_start_is_the_gateways_failure_not_the_harness(mo
     with pytest.raises(StackStartError) as err:  # not served, but nothing wrong said: the start failed
         seed.verify_everywhere(None, {"w1": "w1"}, ["m1"], timeout=0.3)
     assert not isinstance(err.value, SteadyStateDeviated)
+
+
+def test_blind_share_is_of_lane_seconds_and_a_starting_worker_is_not_blindness():
+    h = H()
+    models = [f"m{i}" for i in range(20)]
+    c = ctx(heal_t=None, end_t=100.0)
+    c.models = models
+    c.workers = ["w1"]
+    c.plan = Plan(chat_pair_s=0.5, listing_s=None)
+    for i, m in enumerate(models):  # every pair misses 2 s, each at another moment: the union covers 20 s
+        for k in range(200):
+            t = k * 0.5
+            if not (10 + 3 * i <= t < 12 + 3 * i):
+                h.add(t, "chat", "w1", m)
+    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    assert r.coverage["blind_s"] == 20.0 and r.coverage["blind_share"] == 0.01 and r.status == PASS
+    gap = H()
+    for m in models:
+        for k in range(200):
+            if not (40 <= k * 0.5 < 70):  # nothing answers for 30 s ...
+                gap.add(k * 0.5, "chat", "w1", m)
+    assert checkers.check_safe("no_invalid_model_strict", gap.ops, c).status == UNKNOWN
+    c.events = [{"t": 39.9, "kind": "worker_spawned", "worker": "w1"}, {"t": 70.0, "kind": "worker_live", "worker": "w1"}]
+    assert checkers.check_safe("no_invalid_model_strict", gap.ops, c).status == PASS  # ... because it was restarting

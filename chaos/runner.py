@@ -32,7 +32,7 @@ from .oracle.classify import INVALID_MODEL, OK, definite
 from .oracle.context import FAIL, CheckContext, InvariantResult, result
 from .oracle.decide import decided_by
 from .oracle.latency import baseline_p99
-from .oracle.verdict import ABORTED, FAILED, Verdict, counts_of, verdict_of
+from .oracle.verdict import ABORTED, FAILED, Verdict, verdict_of
 from .progress import Progress
 from .scenario import Scenario
 from .schedule import Schedule

@@ -5,7 +5,7 @@ everything still passes, and a definite failure still fails (both directions).""
 from chaos.oracle import checkers
 from chaos.oracle.checkers import check_all
 from chaos.oracle.context import FAIL, PASS, UNKNOWN
-from chaos.oracle.coverage import Plan, blind_stretches, coverage, decide_coverage, merge, subtract
+from chaos.oracle.coverage import Plan, blind_stretches, decide_coverage, merge, subtract
 from chaos.oracle.verdict import EXIT_CODES, verdict_of
 from chaos.runner import baseline_limit_s, steady_state_deviation
 

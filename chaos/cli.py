@@ -212,14 +212,15 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | N
     runs = []
     for scenario in scenarios_:
         config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
-        runs.append((scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version)))
+        runs.append((scenario, config, settings.traffic_for(config, scenario)))
     codes = []
     with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
                    log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:
         planned = [Run(s, c, traffic, settings.results, backend=settings.backend, pool=pool,
                        full_window=settings.full_window, progress=Progress.for_terminal(s.name),
                        max_blind_share=settings.max_blind_share)
-                   for _ in range(repeat) for s, c, traffic in runs]  # every bad input is found before the first starts
+                   for s, c, traffic in runs for _ in range(repeat)]  # every bad input found before the first starts
+        # (a scenario's repeats come together: they share one warm stack)
         if announce:
             print(announce, file=sys.stderr, flush=True)
         for run in planned:
@@ -266,7 +267,7 @@ def _runner(settings, pool, results: Path):
 
     def make_run(scenario):
         config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
-        run = Run(scenario, config, settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), results, backend=settings.backend,
+        run = Run(scenario, config, settings.traffic_for(config, scenario), results, backend=settings.backend,
                   pool=pool, full_window=settings.full_window, max_blind_share=settings.max_blind_share)
         run.execute()
         return run

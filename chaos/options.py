@@ -104,6 +104,10 @@ class RunSettings:
             fields["replicas"] = self.replicas
         return fields
 
+    def traffic_for(self, config, scenario) -> TrafficConfig:
+        """The traffic of `scenario` on a stack built from `config` (a StackConfig)."""
+        return self.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version)
+
     def traffic(self, models: int, workers: int, scenario_rate: float | None = None,
                 litellm_version: str | None = None) -> TrafficConfig:
         return plan_traffic(self.rate, self.probe_per_pair_s, scenario_rate, models, workers, litellm_version)

@@ -164,7 +164,7 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
             scenario = what
         fields = {f: getattr(chaos_stack_config, f) for f in chaos_stack_config.__dataclass_fields__}
         config = StackConfig.from_fields(fields | scenario.stack | overrides, f"chaos_run({scenario.name})")
-        r = Run(scenario, config, chaos_settings.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), Path(chaos_settings.results),
+        r = Run(scenario, config, chaos_settings.traffic_for(config, scenario), Path(chaos_settings.results),
                 backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool,
                 max_blind_share=chaos_settings.max_blind_share)
         r.execute()
@@ -192,7 +192,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
             scenario = scenarios.get(name)
             ensure_images([version])
             config = StackConfig.from_fields(s.scenario_fields(scenario, version.removeprefix("venv:")), f"scenario {name}")
-            run = Run(scenario, config, s.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version), Path(s.results), backend=s.backend,
+            run = Run(scenario, config, s.traffic_for(config, scenario), Path(s.results), backend=s.backend,
                       keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool,
                       max_blind_share=s.max_blind_share)
             run.execute()

@@ -2,9 +2,9 @@
 
 A lane is what one probe loop watches: a (worker, model) pair for chats, a worker for its
 listings. A lane is observed by operations with a definite outcome (an HTTP answer, or a refused
-connection); a timeout or a reset (Jepsen's info) observes nothing. The run claims to catch any window of
-at least its catch window W on every lane: the planned probe interval at the lowest rate load
-shedding may go to (machine.LoadShedder), plus STALL_S, and never under MIN_CATCH_S. A lane is
+connection); a timeout or a reset (Jepsen's info) observes nothing. The run claims to catch any
+window of at least its catch window W on every lane: the planned probe interval at the lowest rate
+load shedding may go to (machine.LoadShedder), plus STALL_S, and never under MIN_CATCH_S. A lane is
 blind where the gap between two definite operations (or between the judged window's edge and the
 first or last one) exceeds W: the blind stretch is the gap less W, exactly the start times at
 which a window of W could have come and gone unseen. Time a worker was paused by the schedule, or
@@ -14,9 +14,9 @@ fault, not blindness).
 coverage(...) gives, for one invariant: judged_s, blind_s (wall seconds with any lane blind: the
 union, not a sum over lanes), blind_share (the blind share of lane-seconds: every lane's blind
 seconds over every lane's judged seconds; 420 lanes each missing a probe at another moment would
-otherwise blind the whole run), longest_blind_s and the lane it was on. An invariant
-that held with blind_share above the run's threshold, or with a blind stretch longer than the
-smallest window the run claims to catch, is unknown (see decide_coverage)."""
+otherwise blind the whole run), longest_blind_s and the lane it was on. An invariant that held
+with blind_share above the run's threshold, or with a blind stretch longer than the smallest
+window the run claims to catch, is unknown (see decide_coverage)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from .classify import definite
 from .context import CheckContext
 
 STALL_S = 0.25  # the probe loop's own slack
+DEFAULT_MAX_BLIND_SHARE = 0.05
+MIN_CATCH_S = 1.0
 # load shedding never sends fewer than these shares of the planned chats and listings (machine.LoadShedder);
 # chats never so few either that a pair goes unprobed for more than half the recovery bound (chat_floor)
 CHAT_FLOOR, LISTING_FLOOR = 0.4, 0.5
@@ -37,8 +39,7 @@ def chat_floor(pair_interval_s: float, recovery_bound_s: float) -> float:
     the pairs are so many that fewer chats would leave a pair unprobed for over half the recovery
     bound (recovery could not be judged; 140 models: no chat shedding at all)."""
     return round(min(1.0, max(CHAT_FLOOR, 2 * pair_interval_s / recovery_bound_s)), 3)
-DEFAULT_MAX_BLIND_SHARE = 0.05
-MIN_CATCH_S = 1.0
+
 
 # invariant -> (the operations that observe it, where its window starts): chat pairs or listings;
 # "run": from the baseline's start, "heal": from the recovery clock, "changes": from the first model change

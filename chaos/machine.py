@@ -30,8 +30,8 @@ SAMPLE_S = 0.5
 # What one chat probe costs, measured on this project's 2-core machine (1.108.7, 2 workers, listing
 # polls at their default rate included): LiteLLM 24 ms of CPU per chat (benchmarks/listing_probes.py:
 # 1.26-1.31 cores for 48-58 chats/s) and the harness ~11 ms (0.56 cores at ~50 chats/s, upstream
-# included). A run whose baseline saw little pressure re-measures LiteLLM's share per version
-# (Calibration) and later runs use that.
+# included). Every run's baseline re-measures LiteLLM's share for its version (Calibration), and
+# later runs use that.
 DEFAULT_LITELLM_MS = 24.0
 HARNESS_MS = 11.0
 TARGET_UTILISATION = 0.6  # of all cores: the rest is headroom for starts, PostgreSQL, HAProxy, Toxiproxy

@@ -225,6 +225,7 @@ class Run:
             engine.stop()
             history.close()
             self._record_blind_spots(engine, pressure)
+        plan = self._plan(engine, bounds, plan.chat_floor)  # created models joined the round robin: sparser probing
         ctx = CheckContext(
             workers=list(workers), models=list(stack.config.models), events=stack.events.events(), heal_t=heal_t,
             end_t=end_t, recovery_bound_s=bounds.recovery_s, propagation_bound_s=bounds.propagation_s,
@@ -328,13 +329,15 @@ class Run:
                                      worker=lanes[0] if len(lanes) == 1 else None)
         (self.evidence / "pressure.json").write_text(json.dumps({"source": pressure.source, "samples": pressure.samples}))
 
-    def _plan(self, engine: TrafficEngine, bounds: Bounds) -> coverage.Plan:
-        c, models = self.traffic_config, len(self.stack.config.models)
+    def _plan(self, engine: TrafficEngine, bounds: Bounds, chat_floor: float | None = None) -> coverage.Plan:
+        """The probe intervals for the models the engine probes now (seeded, and created so far), and
+        the shedding floor (computed once, at the start, for the shedder; the same floor after)."""
+        c, models = self.traffic_config, len(engine.models)
         listing = max(c.listing_rate_per_worker, c.model_info_rate_per_worker)
         pair_s = models / engine.direct_rate
         return coverage.Plan(chat_pair_s=pair_s, listing_s=1 / listing if listing else None,
                              front_door_pair_s=models / c.front_door_rate if engine.front_door_url and c.front_door_rate else None,
-                             chat_floor=coverage.chat_floor(pair_s, bounds.recovery_s))
+                             chat_floor=chat_floor or coverage.chat_floor(pair_s, bounds.recovery_s))
 
     def _calibration_key(self) -> str | None:
         version = self.stack.describe().get("litellm_version")

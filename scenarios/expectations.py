@@ -73,6 +73,11 @@ ROLLING_RESTART_TIMING = (
     "long it stays there, depends on the flap's phase (S4 seen both ways on 1.106.2; failing once on 1.108.7)"
 )
 
+FRONT_DOOR_READ_BACK = (
+    f"{ISSUE} (sibling): a model created through the front door and read back through it at once is not there "
+    "when the read lands on the other replica, until its next reload (S12 on 1.108.7: 2 of 3 runs; the same "
+    "mechanism on 1.82.3 and 1.106.2, not yet observed there with S12's every-side creates)"
+)
 UPDATE_NOT_LOCAL = (
     "/model/update on 1.82.3: even the worker that handled it serves the old parameters until its next reload "
     "(seen with an earlier revision of this suite)"
@@ -103,7 +108,8 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     ("S8", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
     ("S9", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
     ("S10", "1.82.3"): flaky(UPDATE_NOT_LOCAL, "update_propagates"),
-    ("S12", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "client_invalid_model"),
+    ("S12", "1.82.3"): {**flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "client_invalid_model"),
+                        **flaky(FRONT_DOOR_READ_BACK, "read_after_create")},
     ("S13", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
     # 1.106.2
     ("S1", "1.106.2"): {**fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT), **flaky(LOADED_MACHINE, "no_stall")},
@@ -127,7 +133,8 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     ("S8", "1.108.7"): {**fails(SLOW_PARALLEL_CREATES, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
     ("S9", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
                         **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
-    ("S12", "1.108.7"): flaky(LOADED_MACHINE, "no_stall"),
+    ("S12", "1.106.2"): flaky(FRONT_DOOR_READ_BACK, "read_after_create"),
+    ("S12", "1.108.7"): {**flaky(LOADED_MACHINE, "no_stall"), **flaky(FRONT_DOOR_READ_BACK, "read_after_create")},
     ("S13", "1.108.7"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),
 }
 # Observed passing (every invariant): S5 on 1.82.3 (S11 with an earlier revision); S5, S10, S11, S12 on 1.106.2; S5, S11 on 1.108.7.

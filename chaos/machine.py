@@ -82,10 +82,10 @@ def budget(replicas: int, models: int, litellm_version: str | None = None, cores
                   round(per_worker * replicas * FRONT_DOOR_SHARE, 1))
 
 
-def check_rate(rate: float, b: Budget, what: str = "--rate") -> None:
-    """A rate the machine cannot carry is refused (one line, with what it can)."""
+def check_rate(rate: float, b: Budget) -> None:
+    """A --rate the machine cannot carry is refused (one line, with what it can)."""
     if rate > b.rate_per_worker * 1.5:
-        raise UsageError(f"{what} {rate:g} chats/s per worker: this machine carries about {b.rate_per_worker:g} for "
+        raise UsageError(f"--rate {rate:g} chats/s per worker: this machine carries about {b.rate_per_worker:g} for "
                          f"{b.replicas} workers ({b.why}); ask for {b.rate_per_worker:g} or less")
 
 
@@ -213,9 +213,8 @@ class LoadShedder:
     back once pressure is low again. Acts on the traffic engine's scale factors; records each
     change as an event (`load_shed`)."""
 
-    # listings (once chats are at their floor) are never shed below this share of the plan;
-    # chats not below `chat_floor` (coverage.chat_floor); the coverage's catch window is computed at these
-    LISTING_FLOOR = LISTING_FLOOR
+    # chats are never shed below `chat_floor` (coverage.chat_floor), listings (once chats are at
+    # their floor) never below LISTING_FLOOR: the coverage's catch window is computed at these
     STEP = 0.8
     HOLD_S = 2.0  # at most one change per this long (pressure lags the change)
 
@@ -234,7 +233,7 @@ class LoadShedder:
             if chat > self.chat_floor:
                 chat = max(self.chat_floor, chat * self.STEP)
             else:
-                listing = max(self.LISTING_FLOOR, listing * self.STEP)
+                listing = max(LISTING_FLOOR, listing * self.STEP)
         elif pct < LOW_PRESSURE:
             if listing < 1.0:
                 listing = min(1.0, listing / self.STEP)

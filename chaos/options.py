@@ -87,19 +87,21 @@ class RunSettings:
     reuse_only: bool = False
     keep_stack: bool = False
 
-    def stack_fields(self, version: str | None = None, scenario_general: dict | None = None) -> dict:
-        """StackConfig fields these settings fix (the scenario adds its own)."""
+    def _version_fields(self, version: str | None) -> dict:
         d = {"litellm_version": version or self.litellm or DEFAULT_LITELLM_VERSION, "images": self.images,
              "seed_via": self.seed_via}
         if self.litellm_venv:
             d["litellm_venv"] = Path(self.litellm_venv)
-        return d | model_fields(self, scenario_general)
+        return d
+
+    def stack_fields(self, version: str | None = None, scenario_general: dict | None = None) -> dict:
+        """StackConfig fields these settings fix (the scenario adds its own)."""
+        return self._version_fields(version) | model_fields(self, scenario_general)
 
     def scenario_fields(self, scenario, version: str | None = None) -> dict:
         """The StackConfig fields of `scenario` under these settings: the scenario's stack over the
         settings, but the models the user named (--models, --models-file, --litellm-config) over both."""
-        chosen = model_fields(self, scenario.general_settings())
-        fields = self.stack_fields(version, scenario.general_settings()) | scenario.stack | chosen
+        fields = self._version_fields(version) | scenario.stack | model_fields(self, scenario.general_settings())
         if self.replicas is not None:
             fields["replicas"] = self.replicas
         return fields

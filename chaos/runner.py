@@ -378,7 +378,7 @@ class Run:
     def _machine_summary(self, engine: TrafficEngine, pressure: PressureMonitor, since: float, until: float) -> dict:
         b = budget(len(engine.workers), len(self.stack.config.models), self.stack.describe().get("litellm_version"))
         sent = sum(1 for op in engine.history.ops if op.f == "chat" and op.via is None and since <= op.t0 <= until)
-        sheds = [e for e in self.stack.events.events("load_shed")]
+        sheds = self.stack.events.events("load_shed")
         return {"cores": os.cpu_count(), "pressure": pressure.summary(since, until), "budget": b.to_json(),
                 "rates": {"planned_chats_per_worker": self.traffic_config.rate_per_worker,
                           "achieved_direct_chats_per_worker": round(sent / max(until - since, 1e-9) / max(len(engine.workers), 1), 2),

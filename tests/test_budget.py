@@ -5,7 +5,7 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.machine import FRONT_DOOR_SHARE, Calibration, LoadShedder, PressureMonitor, budget
-from chaos.oracle.coverage import CHAT_FLOOR, Plan, chat_floor
+from chaos.oracle.coverage import CHAT_FLOOR, LISTING_FLOOR, Plan, chat_floor
 from chaos.options import RunSettings, plan_traffic
 
 
@@ -107,7 +107,7 @@ def test_many_pairs_keep_their_chats_so_recovery_can_still_be_judged():
     shed = LoadShedder(engine, lambda kind, **kw: None, chat_floor=1.0)
     for t in range(3, 60, 3):
         shed(float(t), 95.0)
-    assert engine.chat_scale == 1.0 and engine.listing_scale == LoadShedder.LISTING_FLOOR  # only listings shed
+    assert engine.chat_scale == 1.0 and engine.listing_scale == LISTING_FLOOR  # only listings shed
     assert Plan(chat_pair_s=16.4, listing_s=0.1, chat_floor=1.0).catch_window_s() == 16.65
 
 

@@ -148,13 +148,8 @@ class LinkReset(Fault):
     def validate(self):
         self._proxies = resolve_links(self.stack, self.link)
         check_positive("link_reset", "hold_max_s", self.hold_max_s)
-
-    @property
-    def _toxic(self) -> Toxic:
-        if not hasattr(self, "_toxic_fault"):
-            self._toxic_fault = Toxic(stack=self.stack, link=self.link, type="reset_peer", attributes={"timeout": 0})
-            self._toxic_fault.validate()
-        return self._toxic_fault
+        self._toxic = Toxic(stack=self.stack, link=self.link, type="reset_peer", attributes={"timeout": 0})
+        self._toxic.validate()
 
     def apply(self):
         self._log = (self.stack.component_logs() or {}).get("toxiproxy")

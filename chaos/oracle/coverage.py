@@ -178,15 +178,18 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
     window = window_of(start, ops, ctx)
     if catch_s is None or window is None or window[1] <= window[0]:
         return None
-    # the seeded models, and those created in the window (from their create's answer)
-    models = list(ctx.models) + [op.model for op in ops if op.f == "model_new" and op.cls == "ok" and op.model not in ctx.models]
+    # the seeded models, and those created in the run (judged from their create's answer)
+    created: dict[str, float] = {}
+    for op in ops:
+        if op.f == "model_new" and op.cls == "ok" and op.model not in ctx.models:
+            created.setdefault(op.model, op.t)
+    models = [*ctx.models, *created]
     unseeable = unseeable_windows(ctx)
     blind: list[tuple[float, float]] = []
     lane_judged = lane_blind = 0.0
     longest, worst = 0.0, None
     for (worker, model), times in _lanes(ops, kind, ctx, models).items():
-        created = next((op.t for op in ops if op.f == "model_new" and op.cls == "ok" and op.model == model), None)
-        lane_window = (max(window[0], created), window[1]) if created and model not in ctx.models else window
+        lane_window = (max(window[0], created[model]), window[1]) if model in created else window
         for part in subtract(lane_window, unseeable.get(worker, [])):
             lane_judged += part[1] - part[0]
             for a, b in blind_stretches(times, part, catch_s):

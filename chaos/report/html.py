@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .evidence import Evidence, load_evidence
 from .logwindow import log_window
-from .summary import (class_totals, coverage_line, first_violation, first_violation_label, headline, machine_line,
-                      reach_lines, replay_command, run_lines)
+from .summary import (class_totals, first_violation, first_violation_label, headline, replay_command, run_lines,
+                      seen_lines)
 from .timeline import render_timeline
 
 STYLE = """
@@ -159,8 +159,7 @@ def _events(ev: Evidence) -> str:
 
 def _seen(ev: Evidence) -> str:
     """Coverage and the machine's pressure, next to the verdict: what the verdict rests on."""
-    lines = [line for line in (coverage_line(ev), machine_line(ev)) if line] + reach_lines(ev)
-    return "".join(f"<p>{escape(line)}</p>" for line in lines)
+    return "".join(f"<p>{escape(line)}</p>" for line in seen_lines(ev))
 
 
 def report_html(ev: Evidence, png: bytes) -> str:

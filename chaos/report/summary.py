@@ -101,6 +101,11 @@ def reach_lines(ev: Evidence) -> list[str]:
     return lines
 
 
+def seen_lines(ev: Evidence) -> list[str]:
+    """What the verdict rests on: coverage, the machine's pressure, the DB faults' reach."""
+    return [line for line in (coverage_line(ev), machine_line(ev)) if line] + reach_lines(ev)
+
+
 def machine_line(ev: Evidence) -> str | None:
     m = ev.verdict.get("machine") or {}
     p, rates = m.get("pressure") or {}, m.get("rates") or {}
@@ -161,7 +166,7 @@ def verdict_block(ev: Evidence) -> str:
     if ev.verdict.get("reason"):
         lines.append(f"reason: {ev.verdict['reason']}")
     lines += invariant_lines(ev)
-    lines += [line for line in (coverage_line(ev), machine_line(ev)) if line] + reach_lines(ev)
+    lines += seen_lines(ev)
     fv = first_violation(ev)
     if fv:
         via = " through the front door" if fv.via else ""

@@ -90,6 +90,14 @@ def venv_path(version: str) -> Path:
     return cache_dir() / "venvs" / f"litellm-{version}-py{sys.version_info.major}{sys.version_info.minor}"
 
 
+def check_available(version: str) -> None:
+    """`version` runs here: its environment is built, or it is a release on the index whose
+    dependencies resolve here (one clear line otherwise); builds nothing."""
+    check_litellm_version(version)
+    if not (venv_path(version) / STAMP).exists():
+        check_installable(version, release_time(version))  # release_time: is there such a release at all?
+
+
 def ensure_env(version: str, *, log=print) -> LiteLLMEnv:
     """Return the cached environment of `version`, building it first if needed."""
     check_litellm_version(version)
@@ -200,15 +208,20 @@ def index_url() -> str:
     return (os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple").rstrip("/")
 
 
+_index_files: dict[str, list[dict]] = {}  # per index URL: read once per process (a pytest session, a bisect)
+
+
 def litellm_index_files() -> list[dict]:
     """The files of every LiteLLM release on the package index (PEP 691 JSON)."""
     url = f"{index_url()}/litellm/"
-    try:
-        resp = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60, follow_redirects=True)
-        resp.raise_for_status()
-        return resp.json()["files"]
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
-        raise EnvironmentBuildError(f"cannot read the LiteLLM release list from {url}: {exc}") from None
+    if url not in _index_files:
+        try:
+            resp = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60, follow_redirects=True)
+            resp.raise_for_status()
+            _index_files[url] = resp.json()["files"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            raise EnvironmentBuildError(f"cannot read the LiteLLM release list from {url}: {exc}") from None
+    return _index_files[url]
 
 
 def release_time(version: str) -> dt.datetime:
@@ -219,7 +232,8 @@ def release_time(version: str) -> dt.datetime:
         if f.get("upload-time") and (f["filename"].startswith(f"litellm-{version}-") or f["filename"] == f"litellm-{version}.tar.gz")
     ]
     if not times:
-        raise UsageError(f"LiteLLM {version} is not on the package index {index_url()}; pick a released version")
+        raise UsageError(f"--litellm {version}: no such release on the package index {index_url()}; pick a released "
+                         f"version (`chaos env --list` shows them)")
     return max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times)
 
 

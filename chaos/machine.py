@@ -51,13 +51,20 @@ class Budget:
     calibrated: bool
     rate_per_worker: float  # chats/s per worker, the front door's share included
     front_door_rate: float  # chats/s through the front door
+    cpu_limit: float | None = None  # CPUs per worker (--cpu-limit); it caps each worker's share
 
     @property
     def why(self) -> str:
         src = "calibrated for this version" if self.calibrated else "default, not yet calibrated for this version"
-        return (f"{self.cores} cores x {TARGET_UTILISATION:.0%} / ({self.litellm_ms:g} ms LiteLLM ({src}) + {self.harness_ms:g} ms "
-                f"harness per chat) = {self.rate_per_worker * self.replicas:.0f} chats/s for {self.replicas} workers: "
-                f"{self.rate_per_worker:g} per worker ({self.front_door_rate:g}/s of them through the front door)")
+        why = (f"{self.cores} cores x {TARGET_UTILISATION:.0%} / ({self.litellm_ms:g} ms LiteLLM ({src}) + {self.harness_ms:g} ms "
+               f"harness per chat) = {self.fleet_rate:.0f} chats/s for {self.replicas} workers")
+        if self.cpu_limit and self.rate_per_worker < round(self.fleet_rate / max(self.replicas, 1), 1):
+            why += f", capped by --cpu-limit {self.cpu_limit:g} x {TARGET_UTILISATION:.0%} / {self.litellm_ms:g} ms"
+        return f"{why}: {self.rate_per_worker:g} per worker ({self.front_door_rate:g}/s of them through the front door)"
+
+    @property
+    def fleet_rate(self) -> float:
+        return self.cores * TARGET_UTILISATION * 1000 / (self.litellm_ms + self.harness_ms)
 
     def to_json(self) -> dict:
         return asdict(self) | {"why": self.why}
@@ -72,14 +79,18 @@ def calibration_key(version: str, models: int) -> str:
     return version if models <= MANY_MODELS else f"{version}@many-models"
 
 
-def budget(replicas: int, models: int, litellm_version: str | None = None, cores: int | None = None) -> Budget:
+def budget(replicas: int, models: int, litellm_version: str | None = None, cores: int | None = None,
+           cpu_limit: float | None = None) -> Budget:
     cores = cores or os.cpu_count() or 1
     measured = Calibration.load().litellm_ms(calibration_key(litellm_version, models)) if litellm_version else None
-    litellm_ms = measured or DEFAULT_LITELLM_MS
+    litellm_ms = round(measured or DEFAULT_LITELLM_MS, 1)
     total = cores * TARGET_UTILISATION * 1000 / (litellm_ms + HARNESS_MS)
-    per_worker = round(min(MAX_RATE_PER_WORKER, total / max(replicas, 1)), 1)
-    return Budget(cores, replicas, models, round(litellm_ms, 1), HARNESS_MS, measured is not None, per_worker,
-                  round(per_worker * replicas * FRONT_DOOR_SHARE, 1))
+    per_worker = min(MAX_RATE_PER_WORKER, total / max(replicas, 1))
+    if cpu_limit:  # a worker held to its limit answers no more than this without queueing
+        per_worker = min(per_worker, cpu_limit * TARGET_UTILISATION * 1000 / litellm_ms)
+    per_worker = round(per_worker, 1)
+    return Budget(cores, replicas, models, litellm_ms, HARNESS_MS, measured is not None, per_worker,
+                  round(per_worker * replicas * FRONT_DOOR_SHARE, 1), cpu_limit)
 
 
 def check_rate(rate: float, b: Budget) -> None:

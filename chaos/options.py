@@ -4,6 +4,8 @@ plugin (`pytest -m chaos --chaos-rate 40`). RunSettings is what both produce."""
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -25,6 +27,10 @@ class Option:
     metavar: str | None = None
     cli: bool = True
     pytest: bool = True
+    pytest_help: str | None = None  # where pytest behaves otherwise than the CLI
+
+    def help_for(self, pytest: bool) -> str:
+        return as_pytest_flags(self.pytest_help or self.help) if pytest else self.help
 
     @property
     def flag(self) -> str:
@@ -32,16 +38,19 @@ class Option:
 
 
 OPTIONS = (
-    Option("litellm", "LiteLLM version (CLI: default the issue's for reproduce, else the default; pytest: repeatable, "
-           "default every tested version)", metavar="VERSION"),
-    Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build; pytest: judged by the "
-           "contracts, no known failure expected)", type=Path, metavar="PATH"),
-    Option("replicas", "LiteLLM replicas (default: the scenario's)", type=int, metavar="N", pytest=False),
+    Option("litellm", "LiteLLM version (default: for reproduce the issue's, else the default version)", metavar="VERSION",
+           pytest_help="LiteLLM version to run the scenarios on; repeat it for several (default: every tested version)"),
+    Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build)", type=Path, metavar="PATH",
+           pytest_help="run the scenarios on the LiteLLM installed in this virtualenv (e.g. a patched build): judged "
+                       "by the contracts alone, no known failure expected"),
+    Option("replicas", "LiteLLM replicas (default: the scenario's)", type=int, metavar="N"),
     Option("rate", "chat requests per second per worker, the front door's share included (default: sized to this "
            "machine and the fleet, see the verdict's `machine` block; a scenario's own rate is capped by it)",
            type=float, metavar="R"),
     Option("max_blind_share", "a contract invariant that held but was blind for more than this share of its window is "
            "unknown and the run inconclusive (default 0.05)", type=float, metavar="F"),
+    Option("cpu_limit", "CPUs per LiteLLM worker, as a pod's CPU limit (cgroup quota locally, `cpus:` on compose; "
+           "default: no limit)", type=float, metavar="CPUS"),
     Option("probe_per_pair_s", "probe every (worker, model) pair at least every S seconds: raises the rate as needed "
            "(or says this machine cannot)", type=float, metavar="S"),
     Option("models", "the models: N generated names over several providers (e.g. 140), or names A,B,C", metavar="N|A,B,C"),
@@ -62,7 +71,7 @@ OPTIONS = (
            switch=True),
     Option("reuse_only", "stop when a run cannot reuse the warm stack (its settings differ)", switch=True),
     Option("keep_stack", "leave the stack of a failing run up for investigation (prints how to reach it and tear it "
-           "down; with --chaos-fresh-stack)", switch=True, cli=False),
+           "down; implies --fresh-stack)", switch=True, cli=False),
 )
 
 
@@ -74,6 +83,7 @@ class RunSettings:
     rate: float | None = None  # None: the scenario's own rate capped by the load budget, else the budget
     max_blind_share: float | None = None  # None: coverage.DEFAULT_MAX_BLIND_SHARE
     probe_per_pair_s: float | None = None
+    cpu_limit: float | None = None
     models: str | None = None
     models_file: Path | None = None
     litellm_config: Path | None = None
@@ -89,7 +99,7 @@ class RunSettings:
 
     def _version_fields(self, version: str | None) -> dict:
         d = {"litellm_version": version or self.litellm or DEFAULT_LITELLM_VERSION, "images": self.images,
-             "seed_via": self.seed_via}
+             "seed_via": self.seed_via, "cpu_limit": self.cpu_limit}
         if self.litellm_venv:
             d["litellm_venv"] = Path(self.litellm_venv)
         return d
@@ -108,22 +118,24 @@ class RunSettings:
 
     def traffic_for(self, config, scenario) -> TrafficConfig:
         """The traffic of `scenario` on a stack built from `config` (a StackConfig)."""
-        return self.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version)
+        return self.traffic(len(config.models), config.replicas, scenario.schedule.rate_per_worker, config.litellm_version,
+                            config.cpu_limit)
 
     def traffic(self, models: int, workers: int, scenario_rate: float | None = None,
-                litellm_version: str | None = None) -> TrafficConfig:
-        return plan_traffic(self.rate, self.probe_per_pair_s, scenario_rate, models, workers, litellm_version)
+                litellm_version: str | None = None, cpu_limit: float | None = None) -> TrafficConfig:
+        return plan_traffic(self.rate, self.probe_per_pair_s, scenario_rate, models, workers, litellm_version,
+                            cpu_limit=cpu_limit)
 
 
 def plan_traffic(asked: float | None, probe_per_pair_s: float | None, scenario_rate: float | None, models: int,
-                 workers: int, litellm_version: str | None = None, cores: int | None = None) -> TrafficConfig:
+                 workers: int, litellm_version: str | None = None, cores: int | None = None,
+                 cpu_limit: float | None = None) -> TrafficConfig:
     """The traffic of a run, sized to the machine (machine.budget): --rate if the machine carries
     it, else the scenario's own rate capped by the budget, else the budget; raised to what
     --probe-per-pair-s asks if the machine carries that. The front door gets a fixed share."""
-    b = budget(workers, models, litellm_version, cores)
+    b = budget(workers, models, litellm_version, cores, cpu_limit)
     if asked is not None:
-        if asked <= 0:
-            raise UsageError(f"--rate {asked:g} must be positive (requests/s per worker)")
+        check_positive("rate", asked, "requests/s per worker")
         check_rate(asked, b)
         rate, source = asked, "--rate"
     elif scenario_rate is not None:
@@ -132,8 +144,7 @@ def plan_traffic(asked: float | None, probe_per_pair_s: float | None, scenario_r
     else:
         rate, source = b.rate_per_worker, "the load budget"
     if probe_per_pair_s is not None:
-        if probe_per_pair_s <= 0:
-            raise UsageError(f"--probe-per-pair-s {probe_per_pair_s:g} must be a positive number of seconds")
+        check_positive("probe_per_pair_s", probe_per_pair_s, "seconds")
         needed = models / probe_per_pair_s / (1 - FRONT_DOOR_SHARE)
         if needed > rate:
             if needed > b.rate_per_worker * 1.5:
@@ -150,6 +161,46 @@ def plan_traffic(asked: float | None, probe_per_pair_s: float | None, scenario_r
                          listing_rate_per_worker=round(default.listing_rate_per_worker * listing_share, 2),
                          model_info_rate_per_worker=round(default.model_info_rate_per_worker * listing_share, 2),
                          rate_source=source)
+
+
+def check_positive(name: str, value: float, unit: str) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+        raise UsageError(f"--{name.replace('_', '-')} {shown}: expected a positive number ({unit})")
+    return value
+
+
+def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
+    """Every check a run makes on its settings, made once before anything starts (the CLI's run
+    verbs and the pytest plugin alike); a UsageError names the CLI flag. min_replicas: the smallest
+    fleet the runs will have (a --rate the budget cannot carry for it is refused for all)."""
+    from .litellm_env import check_available, env_from_venv
+    from .oracle.coverage import check_blind_share
+    from .stack.config import MAX_REPLICAS
+    from .stack.cpu_limit import CpuLimits, check_cpu_limit
+
+    versions = settings.litellm if isinstance(settings.litellm, list) else [settings.litellm]
+    if settings.litellm_venv:
+        if settings.backend == "compose":
+            raise UsageError("--litellm-venv runs a local virtualenv: use it with --backend local")
+        env_from_venv(settings.litellm_venv)
+    else:
+        for version in versions:
+            if version:
+                check_available(version)
+    if settings.replicas is not None and (isinstance(settings.replicas, bool) or not 1 <= settings.replicas <= MAX_REPLICAS):
+        raise UsageError(f"--replicas {settings.replicas} is out of range; expected a whole number from 1 to {MAX_REPLICAS}")
+    if settings.max_blind_share is not None:
+        check_blind_share(settings.max_blind_share)
+    if settings.cpu_limit is not None:
+        check_cpu_limit(settings.cpu_limit)
+        if settings.backend == "local":
+            CpuLimits.for_run(settings.cpu_limit, "check")  # refused here when this machine sets no CPU limit
+    models = len(model_fields(settings).get("models") or ()) or 3  # also: the model files parse
+    version = None if settings.litellm_venv else next((v for v in versions if v), DEFAULT_LITELLM_VERSION)
+    plan_traffic(settings.rate, settings.probe_per_pair_s, None, models, settings.replicas or min_replicas, version,
+                 cpu_limit=settings.cpu_limit)
+    return settings
 
 
 def model_fields(settings: "RunSettings", scenario_general: dict | None = None) -> dict:
@@ -197,9 +248,10 @@ def add_cli(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None
         if not o.cli or (only is not None and o.name not in only):
             continue
         if o.switch:
-            parser.add_argument(f"--{o.flag}", action="store_true", help=o.help)
+            parser.add_argument(f"--{o.flag}", action="store_true", help=o.help_for(pytest=False))
         else:
-            parser.add_argument(f"--{o.flag}", type=o.type, default=o.default, choices=o.choices, metavar=o.metavar, help=o.help)
+            parser.add_argument(f"--{o.flag}", type=o.type, default=o.default, choices=o.choices, metavar=o.metavar,
+                                help=o.help_for(pytest=False))
 
 
 def add_pytest(group) -> None:
@@ -208,11 +260,19 @@ def add_pytest(group) -> None:
             continue
         name = f"--chaos-{o.flag}"
         if o.switch:
-            group.addoption(name, action="store_true", help=o.help)
+            group.addoption(name, action="store_true", help=o.help_for(pytest=True))
         elif o.name == "litellm":
-            group.addoption(name, action="append", metavar=o.metavar, help=o.help)
+            group.addoption(name, action="append", metavar=o.metavar, help=o.help_for(pytest=True))
         else:
-            group.addoption(name, type=o.type, default=o.default, choices=o.choices, metavar=o.metavar, help=o.help)
+            group.addoption(name, type=o.type, default=o.default, choices=o.choices, metavar=o.metavar,
+                            help=o.help_for(pytest=True))
+
+
+def as_pytest_flags(message: str) -> str:
+    """A message naming CLI flags (--rate) with the pytest plugin's names (--chaos-rate)."""
+    for o in sorted((o for o in OPTIONS if o.pytest), key=lambda o: -len(o.flag)):
+        message = re.sub(rf"(?<![\w-])--{re.escape(o.flag)}(?![\w-])", f"--chaos-{o.flag}", message)
+    return message
 
 
 def from_cli(args: argparse.Namespace) -> RunSettings:

@@ -27,6 +27,19 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "chaos: a chaos scenario against a real stack (run with -m chaos)")
     config.addinivalue_line("markers", "stack: starts a real local stack (PostgreSQL, HAProxy, Toxiproxy, LiteLLM)")
+    if not config.getoption("help", False):
+        _check_options(config)
+
+
+def _check_options(config) -> None:
+    """The --chaos-* options get the CLI's own checks before collection: one line naming the
+    pytest flag, instead of an error in every test."""
+    from .errors import ChaosError
+
+    try:
+        options.check_settings(options.from_pytest(config))
+    except ChaosError as exc:
+        raise pytest.UsageError(options.as_pytest_flags(str(exc))) from None
 
 
 @pytest.hookimpl(trylast=True)
@@ -97,11 +110,9 @@ class ScenarioInconclusive(Exception):
 
 @pytest.fixture(scope="session")
 def chaos_settings(request) -> options.RunSettings:
-    """The --chaos-* options as RunSettings (override to fix them in a test suite of your own)."""
-    settings = options.from_pytest(request.config)
-    if settings.litellm_venv and settings.backend == "compose":
-        raise pytest.UsageError("--chaos-litellm-venv runs a local virtualenv: use it with --chaos-backend local")
-    return settings
+    """The --chaos-* options as RunSettings (checked at configure time; override to fix them in a
+    test suite of your own)."""
+    return options.from_pytest(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +121,7 @@ def chaos_pool(request, chaos_settings):
     from .stack.pool import StackPool
 
     if chaos_settings.backend == "compose":
-        request.getfixturevalue("docker_engine")
+        request.getfixturevalue("chaos_docker_engine")
     pool = StackPool(chaos_settings.backend, fresh=chaos_settings.fresh_stack or chaos_settings.keep_stack,
                      reuse_only=chaos_settings.reuse_only, log=lambda m: print(m, file=sys.stderr, flush=True))
     with pool:
@@ -127,7 +138,8 @@ def chaos_stack_config(chaos_settings):
     --chaos-* settings (version, models, your proxy config), 2 replicas."""
     from .stack import StackConfig
 
-    return StackConfig.from_fields({"replicas": 2} | chaos_settings.stack_fields(_first_version(chaos_settings)), "chaos_stack_config")
+    fields = {"replicas": chaos_settings.replicas or 2} | chaos_settings.stack_fields(_first_version(chaos_settings))
+    return StackConfig.from_fields(fields, "chaos_stack_config")
 
 
 def _first_version(settings) -> str | None:
@@ -163,7 +175,8 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
         else:
             scenario = what
         fields = {f: getattr(chaos_stack_config, f) for f in chaos_stack_config.__dataclass_fields__}
-        config = StackConfig.from_fields(fields | scenario.stack | overrides, f"chaos_run({scenario.name})")
+        replicas = {"replicas": chaos_settings.replicas} if chaos_settings.replicas else {}
+        config = StackConfig.from_fields(fields | scenario.stack | replicas | overrides, f"chaos_run({scenario.name})")
         r = Run(scenario, config, chaos_settings.traffic_for(config, scenario), Path(chaos_settings.results),
                 backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool,
                 max_blind_share=chaos_settings.max_blind_share)
@@ -183,7 +196,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
 
     s = chaos_settings
     cache = {}
-    ensure_images = (request.getfixturevalue("compose_images") if s.backend == "compose" and s.images == "local"
+    ensure_images = (request.getfixturevalue("chaos_compose_images") if s.backend == "compose" and s.images == "local"
                      else lambda versions: None)
 
     def get(name: str, version: str):
@@ -210,7 +223,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
 
 
 @pytest.fixture(scope="session")
-def docker_engine(tmp_path_factory):
+def chaos_docker_engine(tmp_path_factory):
     """A Docker engine for the compose backend: the running one, or a private dockerd started
     for the session (and stopped after it). Skips only where no engine can be started at all."""
     from .docker_env import DockerUnavailable, PrivateDockerd
@@ -223,7 +236,7 @@ def docker_engine(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def compose_images(docker_engine):
+def chaos_compose_images(chaos_docker_engine):
     """Builds the local images (`chaos images build`) of the LiteLLM versions asked for, once per
     session; images stay for later sessions."""
     from .images import build_all, options_from_environment

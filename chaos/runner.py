@@ -61,7 +61,7 @@ class Run:
                  keep_stack: bool = False, full_window: bool = False, tail_s: float = 3.0, pool: StackPool | None = None,
                  max_blind_share: float | None = None):
         scenario.validate()
-        self.max_blind_share = check_blind_share(max_blind_share)
+        self.max_blind_share = coverage.check_blind_share(max_blind_share)
         check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
         if backend == "local":  # a bad --litellm-venv or version is one line here, with nothing started
             env_from_venv(stack_config.litellm_venv) if stack_config.litellm_venv else ensure_env(stack_config.litellm_version)
@@ -85,6 +85,7 @@ class Run:
         self.kept_stack = False
         self.verdict: Verdict | None = None
         self._cpu_at_start: list[float | None] = []
+        self._throttled_at_start: dict[str, float] = {}  # seconds each worker was held back by --cpu-limit
 
     def execute(self) -> Verdict:
         self.evidence = evidence_dir(self.results, self.scenario.name)
@@ -258,6 +259,7 @@ class Run:
         models, schedule = list(self.stack.config.models), self.scenario.schedule
         t_base = time.monotonic()
         self._cpu_at_start = [process_cpu_s(w.pid) for w in self.stack.workers()]
+        self._throttled_at_start = self.stack.throttled_s()
         time.sleep(schedule.baseline_s)
         while True:
             now = time.monotonic()
@@ -356,7 +358,8 @@ class Run:
             return
         seen = pressure.summary(*baseline)
         unloaded = bool(seen.get("samples")) and seen["avg_pct"] < LOW_PRESSURE and seen["max_pct"] < HIGH_PRESSURE
-        p99 = baseline_p99(history.ops, baseline) if unloaded else None
+        # a worker held to a CPU limit answers slower: its p99 is no unloaded reference
+        p99 = baseline_p99(history.ops, baseline) if unloaded and not self.stack.config.cpu_limit else None
         cpu_ms = self._cpu_ms_per_chat(history, baseline)
         if p99 is not None or cpu_ms is not None:
             Calibration.load().record(key, unloaded_p99_s=p99, litellm_ms=cpu_ms)
@@ -376,7 +379,8 @@ class Run:
                 "per_pair_interval_s": {"planned": round(plan.chat_pair_s, 3)} | pair_intervals(history.ops, since, until)}
 
     def _machine_summary(self, engine: TrafficEngine, pressure: PressureMonitor, since: float, until: float) -> dict:
-        b = budget(len(engine.workers), len(self.stack.config.models), self.stack.describe().get("litellm_version"))
+        b = budget(len(engine.workers), len(self.stack.config.models), self.stack.describe().get("litellm_version"),
+                   cpu_limit=self.stack.config.cpu_limit)
         sent = sum(1 for op in engine.history.ops if op.f == "chat" and op.via is None and since <= op.t0 <= until)
         sheds = self.stack.events.events("load_shed")
         return {"cores": os.cpu_count(), "pressure": pressure.summary(since, until), "budget": b.to_json(),
@@ -384,7 +388,9 @@ class Run:
                           "achieved_direct_chats_per_worker": round(sent / max(until - since, 1e-9) / max(len(engine.workers), 1), 2),
                           "load_shed_changes": len(sheds),
                           "lowest_chat_scale": min((e["chat_scale"] for e in sheds), default=1.0)},
-                "cpu_limit_per_worker": "none (not set by this harness: workers share every core)"}
+                "cpu_limit_per_worker": self.stack.describe().get("cpu_limit_per_worker"),
+                "cpu_throttled_s": {w: round(s - self._throttled_at_start.get(w, 0.0), 2)
+                                    for w, s in self.stack.throttled_s().items()}}
 
     def _recovery_window(self, history: History, heal_t: float, window_s: float, bounds: Bounds, workers: list[str]) -> str:
         """Probe until every contract invariant is decided (+ the tail), or the whole window
@@ -473,14 +479,6 @@ def replay_fields(config: StackConfig, scenario_keys=()) -> dict:
     if config.litellm_venv:
         fields["litellm_venv"] = str(config.litellm_venv)
     return fields
-
-
-def check_blind_share(share: float | None) -> float:
-    if share is None:
-        return coverage.DEFAULT_MAX_BLIND_SHARE
-    if not 0 < share < 1:
-        raise UsageError(f"--max-blind-share {share:g}: expected a share strictly between 0 and 1 (e.g. 0.05 for 5 %)")
-    return share
 
 
 def achieved_rate(ops, since: float, until: float, workers: int) -> float:

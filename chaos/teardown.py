@@ -9,6 +9,7 @@ import signal
 
 from . import registry
 from .paths import runs_dir
+from .stack.cpu_limit import remove_run_groups
 from .procs import is_same_process, kill_pids, pids_of_run, signal_group, wait_gone
 from .waiting import wait_until
 
@@ -41,6 +42,9 @@ def down(entry: dict, *, grace: float = 30.0) -> list[str]:
         kill_pids(stragglers)
         done.append(f"killed {len(stragglers)} more process(es) tagged with the run id")
     wait_gone(stragglers + [p["pid"] for p in entry.get("processes", [])], 10)
+    groups = remove_run_groups(run_id)
+    if groups:
+        done.append(f"removed {len(groups)} CPU-limit cgroup(s)")
     run_dir = runs_dir() / run_id
     if run_dir.exists():
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -24,7 +24,7 @@ def _one_line_error(out, *needles):
         (["up", "--litellm", "1.82.8"], ["1.82.8", "compromised"]),
         (["up", "--litellm", "1.107.0"], ["1.107.0", "compromised"]),
         (["up", "--litellm", "latest"], ["'latest'", "X.Y.Z"]),
-        (["up", "--litellm", "0.0.999"], ["0.0.999", "not on the package index"]),
+        (["up", "--litellm", "0.0.999"], ["--litellm 0.0.999", "no such release on the package index"]),
         (["up", "--replicas", "0"], ["--replicas 0", "1 to"]),
         (["up", "--replicas", "-2"], ["--replicas -2", "1 to"]),
         (["up", "--replicas", "three"], ["'three'"]),

@@ -36,12 +36,13 @@ def test_a_scenarios_rate_is_capped_by_the_budget_and_rate_wins_when_carried():
 def test_a_rate_or_probe_interval_the_machine_cannot_carry_is_one_line_with_what_it_can():
     with pytest.raises(UsageError, match=r"^--rate 400 chats/s per worker: this machine carries about [\d.]+ for 2 workers .*ask for [\d.]+ or less$"):
         plan_traffic(400.0, None, None, 3, 2, cores=2)
-    with pytest.raises(UsageError, match="--rate -1 must be positive"):
-        RunSettings(rate=-1.0).traffic(3, 2)
+    for bad in (-1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(UsageError, match=rf"^--rate {bad:g}: expected a positive number \(requests/s per worker\)$"):
+            RunSettings(rate=bad).traffic(3, 2)
     with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0.05: 1400 models need \d+ chats/s per worker; "
                                          r"this machine carries about [\d.]+ .* ask for --probe-per-pair-s [\d.]+ or more$"):
         plan_traffic(None, 0.05, None, 1400, 3, cores=2)
-    with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0 must be a positive number of seconds$"):
+    with pytest.raises(UsageError, match=r"^--probe-per-pair-s 0: expected a positive number \(seconds\)$"):
         plan_traffic(None, 0.0, None, 3, 2, cores=2)
     slow = plan_traffic(None, 1000.0, None, 3, 2, cores=2)  # already met: the budget stays
     assert slow.rate_source == "the load budget"

@@ -29,8 +29,8 @@ def run_containers(client, run_id: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def images(compose_images):
-    compose_images([DEFAULT_LITELLM_VERSION])
+def images(chaos_compose_images):
+    chaos_compose_images([DEFAULT_LITELLM_VERSION])
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UsageError
 from ..history import Op
 from .classify import definite
 from .context import CheckContext
@@ -214,3 +215,11 @@ def decide_coverage(cov: dict | None, max_blind_share: float) -> str | None:
         return (f"{cov['longest_blind_lane']} blind for {cov['longest_blind_s']} s, longer than the "
                 f"{cov['catch_window_s']} s window the run claims to catch")
     return None
+
+
+def check_blind_share(share: float | None) -> float:
+    if share is None:
+        return DEFAULT_MAX_BLIND_SHARE
+    if not 0 < share < 1:
+        raise UsageError(f"--max-blind-share {share:g}: expected a share strictly between 0 and 1 (e.g. 0.05 for 5 %)")
+    return share

@@ -117,7 +117,11 @@ def machine_line(ev: Evidence) -> str | None:
             if rates.get("load_shed_changes") else "")
     rate = (f"; chats/s per worker planned {rates.get('planned_chats_per_worker')} ({ev.verdict.get('traffic', {}).get('rate_source', '?')}), "
             f"achieved {rates.get('achieved_direct_chats_per_worker')} direct" if rates else "")
-    return f"machine: {m['cores']} cores; {pressure}{rate}{shed}"
+    limit = m.get("cpu_limit_per_worker") or ""
+    throttled = m.get("cpu_throttled_s") or {}
+    limit_text = "" if limit.startswith("none") or not limit else f"; CPU limit {limit}" + (
+        f", throttled {', '.join(f'{w} {s} s' for w, s in throttled.items())}" if throttled else "")
+    return f"machine: {m['cores']} cores; {pressure}{rate}{shed}{limit_text}"
 
 
 def invariant_lines(ev: Evidence) -> list[str]:

@@ -192,7 +192,8 @@ class ComposeStack(SupervisedStack):
                                                 {w: f"{service_of(w)}:4000" for w in self._worker_names()}, docker_dns=True))
         values = {"COMPOSE_PROJECT_NAME": self.project, "CHAOS_RUN_ID": self.run_id,
                   "LITELLM_CONFIG": str(self.run_dir / "litellm.yaml"), "LITELLM_ENV_FILE": str(env_file),
-                  "LITELLM_MIGRATIONS": str(self.run_dir / "migrations"), "FRONT_DOOR_CONFIG": str(front_door)}
+                  "LITELLM_MIGRATIONS": str(self.run_dir / "migrations"), "FRONT_DOOR_CONFIG": str(front_door),
+                  "LITELLM_CPUS": f"{self.config.cpu_limit or 0:g}"}
         values |= {IMAGE_VARS[service]: image for service, image in self.images.items()}
         port_vars = {"postgres": "POSTGRES", "haproxy": "HAPROXY", "haproxy-admin": "HAPROXY_ADMIN",
                      "toxiproxy-api": "TOXIPROXY_API", "upstream": "UPSTREAM"}
@@ -300,6 +301,11 @@ class ComposeStack(SupervisedStack):
             except (StackStartError, subprocess.TimeoutExpired) as exc:
                 self.log(f"{exc}; removing the run's containers by label")
         remove_run_containers(self.client, self.run_id)
+
+    def _cpu_limit_description(self) -> str:
+        if self.config.cpu_limit:
+            return f"{self.config.cpu_limit:g} CPU per worker (compose `cpus:`)"
+        return super()._cpu_limit_description()
 
     def describe(self) -> dict:
         return super().describe() | {"compose_project": self.project, "images": dict(self.images)}

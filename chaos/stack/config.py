@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..models import ModelSpec, default_specs
+from .cpu_limit import check_cpu_limit
 from ..versions import DEFAULT_LITELLM_VERSION, check_litellm_version
 
 DEFAULT_MODELS = ("gpt-4o-mini", "google/gemini-2.5-flash", "claude-3-5-haiku")
@@ -82,6 +83,7 @@ class StackConfig:
     keep_logs: str = "on_failure"  # "always" | "on_failure" | "never"
     images: str = "official"  # compose backend: "official" images, or "local" ones (chaos images build)
     front_door: FrontDoorConfig = FrontDoorConfig()
+    cpu_limit: float | None = None  # CPUs per worker, as a pod's limit (stack/cpu_limit.py); None: no limit
 
     @classmethod
     def from_fields(cls, values: dict, source: str = "stack settings") -> "StackConfig":
@@ -143,6 +145,8 @@ class StackConfig:
         if not isinstance(self.front_door, FrontDoorConfig):
             raise UsageError(f"front_door={self.front_door!r}; expected front door settings")
         self.front_door.validate()
+        if self.cpu_limit is not None:
+            check_cpu_limit(self.cpu_limit)
         if self.keep_logs not in ("always", "on_failure", "never"):
             raise UsageError(f"keep_logs {self.keep_logs!r}; expected always, on_failure or never")
         return self

@@ -23,6 +23,7 @@ from ..errors import StackStartError
 from ..litellm_env import LiteLLMEnv, ensure_env, env_from_venv
 from ..ports import HOST
 from ..procs import ManagedProcess, kill_pids, pids_of_run, wait_gone
+from .cpu_limit import CpuLimits
 from .front_door import LocalFrontDoor
 from .haproxy import HAProxy
 from .litellm_worker import LiteLLMWorker, WorkerSettings
@@ -40,6 +41,8 @@ class LocalStack(SupervisedStack):
     def _check_prerequisites(self) -> None:
         for binary in LOCAL_STACK_BINARIES:
             binary.require()
+        if self.config.cpu_limit is not None:  # refused here (one line) when this machine cannot set it
+            self.cpu_limits = CpuLimits.for_run(self.config.cpu_limit, self.run_id)
 
     def _litellm_env(self) -> LiteLLMEnv:
         if self.config.litellm_venv:
@@ -53,8 +56,12 @@ class LocalStack(SupervisedStack):
         return names
 
     def _new_worker(self, name: str, settings: WorkerSettings) -> LiteLLMWorker:
-        return LiteLLMWorker.local(name, self.ports[name], self.ports[f"link:{worker_link(name)}"], settings,
-                                   self.run_dir, self.run_id, self.log_dir)
+        worker = LiteLLMWorker.local(name, self.ports[name], self.ports[f"link:{worker_link(name)}"], settings,
+                                     self.run_dir, self.run_id, self.log_dir)
+        if self.cpu_limits:
+            self.cpu_limits.create(name)
+            worker.process.argv = self.cpu_limits.wrap(name, worker.process.argv)
+        return worker
 
     def _stop_infra(self) -> None:
         with ThreadPoolExecutor(8) as pool:
@@ -62,6 +69,8 @@ class LocalStack(SupervisedStack):
         stragglers = pids_of_run(self.run_id)  # e.g. a Prisma engine that left its process group
         kill_pids(stragglers)
         wait_gone(stragglers, 5)
+        if self.cpu_limits:
+            self.cpu_limits.remove()
 
     def _start_front_door(self) -> None:
         self.front_door = LocalFrontDoor(self.config.front_door, self.run_dir, self.ports["front-door"],

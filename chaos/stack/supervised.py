@@ -86,6 +86,7 @@ class SupervisedStack(Stack):
         self.toxiproxy = None
         self.upstream_url = ""
         self.front_door = None  # chaos.stack.front_door.FrontDoor when config.front_door.enabled
+        self.cpu_limits = None  # chaos.stack.cpu_limit.CpuLimits when config.cpu_limit is set (local backend)
 
     # ------------------------------------------------------------------ start
     def start(self) -> "SupervisedStack":
@@ -364,8 +365,20 @@ class SupervisedStack(Stack):
             "ports": dict(self.ports),
             "upstream_url": self.upstream_url,
             "front_door": None if self.front_door is None else {"url": self.front_door.url} | asdict(self.config.front_door),
+            "cpu_limit_per_worker": self._cpu_limit_description(),
             "timings": dict(self.timings),
         }
+
+    def _cpu_limit_description(self) -> str:
+        if self.cpu_limits:
+            return self.cpu_limits.describe()
+        return "none (no --cpu-limit: the workers share every core)"
+
+    def throttled_s(self) -> dict[str, float]:
+        """Seconds each worker was held back by its CPU limit so far (empty without a limit)."""
+        if not self.cpu_limits:
+            return {}
+        return {name: round(s, 2) for name in self._worker_names() if (s := self.cpu_limits.throttled_s(name)) is not None}
 
     def save_state(self) -> None:
         """Write the registry entry: everything `chaos status` and `chaos down` need."""

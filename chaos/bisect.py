@@ -2,7 +2,8 @@
 (or one invariant) changes.
 
 The releases between V1 and V2 come from the package index (final releases unless asked;
-denylisted ones skipped; one that cannot be installed here is skipped, and said so). Each tried
+denylisted ones skipped; both ends checked first; one between them that cannot be installed here
+is `unusable` when the search reaches it, and said so). Each tried
 version gets its cached environment (its own schema migrations, as always) and runs the scenario
 `tries` times: all the same outcome gives good or bad, a mix is `flaky`, and the search says so. A
 version none of whose runs could be judged (it does not start here, say, or the run aborted) is
@@ -14,12 +15,13 @@ folders)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .errors import UsageError
 from .oracle.checkers import CHECKERS
 from .releases import Release, releases, version_key, why_not_installable
-from .versions import COMPROMISED_LITELLM_VERSIONS
+from .versions import COMPROMISED_LITELLM_VERSIONS, check_litellm_version
 
 GOOD, BAD, FLAKY, UNUSABLE = "good", "bad", "flaky", "unusable"
 
@@ -32,27 +34,32 @@ class Tried:
     evidence: list[str] = field(default_factory=list)
 
 
-def candidates(good: str, bad: str, include_prereleases: bool, log=print) -> tuple[list[str], list[tuple[str, str]]]:
-    """The releases from good to bad inclusive, in that direction, installable here; and those skipped (why)."""
+def candidates(good: str, bad: str, include_prereleases: bool) -> tuple[list[str], list[tuple[str, str]]]:
+    """The releases from good to bad inclusive, in that direction; and those left out (why). Both
+    ends are checked first (well formed, not compromised, on the index, installable here: one line
+    naming the end that is not); the releases between are resolved only when the search tries one
+    (an uninstallable one is then `unusable`), so listing takes one read of the index."""
     if good == bad:
         raise UsageError(f"--good and --bad are the same version ({good}); name two releases")
+    for name, v in (("--good", good), ("--bad", bad)):
+        check_litellm_version(v, name)
     known = {r.version: r for r in releases()}
     for name, v in (("--good", good), ("--bad", bad)):
         if v not in known:
-            raise UsageError(f"{name} {v} is not on the package index; `chaos env --list` shows what is")
+            raise UsageError(f"{name} {v}: no such release on the package index; `chaos env --list` shows what is")
+    with ThreadPoolExecutor(2) as pool:
+        whys = list(pool.map(lambda v: why_not_installable(known[v]), (good, bad)))
+    for name, v, why in zip(("--good", "--bad"), (good, bad), whys):
+        if why:
+            raise UsageError(f"{name} {v} cannot be installed here: {why}; `chaos env --list --since {v}` shows what can")
     lo, hi = sorted((good, bad), key=version_key)
     picked = [r for r in known.values() if version_key(lo) <= r.key <= version_key(hi)
               and (include_prereleases or not r.prerelease or r.version in (good, bad))]
     picked.sort(key=lambda r: r.key, reverse=version_key(good) > version_key(bad))
-    kept, skipped = [], []
-    for r in picked:
-        why = "denylisted (reported compromised)" if r.version in COMPROMISED_LITELLM_VERSIONS else why_not_installable(r)
-        (skipped.append((r.version, why)) if why else kept.append(r.version))
-    for v in (good, bad):
-        if v not in kept:
-            raise UsageError(f"{v} cannot be run here: {dict(skipped).get(v)}")
+    skipped = [(r.version, "denylisted (reported compromised)") for r in picked if r.version in COMPROMISED_LITELLM_VERSIONS]
+    kept = [r.version for r in picked if r.version not in COMPROMISED_LITELLM_VERSIONS]
     if len(kept) < 2:
-        raise UsageError(f"no installable release between {good} and {bad}")
+        raise UsageError(f"no release to run between {good} and {bad}")
     return kept, skipped
 
 

@@ -20,20 +20,38 @@ from .stack.config import DEFAULT_MODELS
 from .versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS
 
 
+class ParseError(UsageError):
+    """A command line argparse refused; printed as `chaos run: error: ...` (the verb's own prefix)."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(message)
+        self.prog = prog
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage dump
-        raise UsageError(f"{self.prog}: {message}")
+        raise ParseError(self.prog, message)
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:  # the range is checked where the value is used (one message for every verb)
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return value
+
+
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replicas", type=_positive_int, default=3, help="LiteLLM replicas (default 3)")
+    p.add_argument("--replicas", type=_whole_number, default=3, help="LiteLLM replicas (default 3)")
     p.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION, metavar="VERSION", help=f"LiteLLM version (default {DEFAULT_LITELLM_VERSION})")
     p.add_argument("--litellm-venv", type=Path, metavar="PATH", help="run the LiteLLM installed in this virtualenv instead")
     p.add_argument("--base-port", type=_positive_int, metavar="N", help="consecutive ports from N instead of free ones")
@@ -208,7 +226,7 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | N
     from .runner import Run
     from .stack.pool import StackPool
 
-    settings = options.from_cli(args)
+    settings = options.check_settings(options.from_cli(args))
     runs = []
     for scenario in scenarios_:
         config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
@@ -254,13 +272,6 @@ def _budget(text: str) -> float:
     return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
 
 
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-
-
 def _runner(settings, pool, results: Path):
     """make_run(scenario) -> a finished Run on the warm stack (explore, shrink)."""
     from .runner import Run
@@ -288,7 +299,7 @@ def cmd_explore(args) -> int:
 
     if args.runs is not None and args.budget is not None:
         raise UsageError("chaos explore: give --runs or --budget, not both")
-    settings = options.from_cli(args)
+    settings = options.check_settings(options.from_cli(args))
     out = settings.results / "explore" / time.strftime("%Y%m%d-%H%M%S")
     with _pool(settings) as pool:
         groups, results = explore(args.seed, Shape(settings.replicas or 2), _runner(settings, pool, settings.results / "explore-runs"),
@@ -308,7 +319,7 @@ def cmd_shrink(args) -> int:
     ev = load_evidence(args.dir)
     if args.litellm is None and args.litellm_venv is None:
         args.litellm = ev.what_ran.get("litellm_version") or DEFAULT_LITELLM_VERSION
-    settings = options.from_cli(args)
+    settings = options.check_settings(options.from_cli(args))
     out = settings.results / "shrink" / time.strftime("%Y%m%d-%H%M%S")
     with _pool(settings) as pool:
         result = shrink(args.dir, args.tries, _runner(settings, pool, settings.results / "shrink-runs"), out=out,
@@ -322,20 +333,29 @@ def cmd_shrink(args) -> int:
 
 def cmd_bisect(args) -> int:
     from . import scenarios
-    from .bisect import Tried, bisect, candidates, check_invariant, judge
+    from .bisect import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
+    from .litellm_env import check_available
     from .stack.pool import StackPool
 
     scenario = scenarios.get(args.scenario)
     check_invariant(args.invariant)
+    settings = options.check_settings(options.from_cli(args))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     versions, skipped = candidates(args.good, args.bad, args.include_prereleases)
+    log(f"bisect: {len(versions)} release(s) from {args.good} to {args.bad}; about {max(1, len(versions).bit_length())} "
+        f"to try, {args.tries} run(s) each")
     for v, why in skipped:
-        print(f"skipped {v}: {why}", file=sys.stderr)
-    settings = options.from_cli(args)
+        log(f"skipped {v}: {why}")
 
     def outcome_of(version: str) -> Tried:
+        try:
+            check_available(version)  # resolved only now, for the releases the search reaches
+        except ChaosError as exc:
+            log(f"bisect: {version}: {UNUSABLE} ({exc})")
+            return Tried(version, UNUSABLE, [f"not installable here: {exc}"])
         statuses, folders = [], []
         args.litellm = version
-        with StackPool(settings.backend, log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:  # one version, one stack
+        with StackPool(settings.backend, log=log) as pool:  # one version, one stack
             make_run = _runner(options.from_cli(args), pool, settings.results / "bisect-runs")
             for _ in range(args.tries):
                 run = make_run(scenario)
@@ -343,7 +363,7 @@ def cmd_bisect(args) -> int:
                 statuses.append(invariant.status if invariant else run.verdict.status)  # aborted: no invariants
                 folders.append(str(run.evidence))
         t = Tried(version, judge(statuses), statuses, folders)
-        print(f"bisect: {version}: {t.outcome} {statuses}", file=sys.stderr, flush=True)
+        log(f"bisect: {version}: {t.outcome} {statuses}")
         return t
 
     t0 = time.monotonic()
@@ -442,7 +462,7 @@ def _list_releases(args) -> int:
     from .versions import check_litellm_version
 
     if args.since:
-        check_litellm_version(args.since)
+        check_litellm_version(args.since, "--since")
     rows = table(args.since, args.include_prereleases)
     if not rows:
         raise UsageError(f"no LiteLLM release on the index from {args.since} on")
@@ -466,8 +486,8 @@ def cmd_selftest(args) -> int:
     names = [catalog.get(n).name for n in args.mutant or []]  # an unknown name: one line, nothing built
     if args.backend != "local":
         raise UsageError("chaos selftest: mutants are local virtualenvs; use --backend local")
-    if args.rate is not None and args.rate <= 0:
-        raise UsageError(f"--rate {args.rate:g} must be positive (requests/s per worker)")
+    if args.rate is not None:
+        options.check_positive("rate", args.rate, "requests/s per worker")
     plan = selftest.select(names, args.quick)
     base = _base_env(args)
     rows, out_dir = selftest.run_selftest(base, plan, args.results, rate=args.rate, keep_venvs=args.keep_venvs,
@@ -544,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("explore", help="run generated schedules on a warm stack and group the failures they find")
-    p.add_argument("--seed", type=_seed, default=0, help="the first seed (then seed+1, ...); default 0")
+    p.add_argument("--seed", type=_whole_number, default=0, help="the first seed (then seed+1, ...); default 0")
     p.add_argument("--runs", type=_positive_int, help="this many schedules (default 10)")
     p.add_argument("--budget", type=_budget, help="as many as fit in this time (30m, 1h)")
     options.add_cli(p)
@@ -631,10 +651,14 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except ChaosError as exc:
-        print(f"chaos: error: {exc}", file=sys.stderr)
+        print(f"{exc.prog if isinstance(exc, ParseError) else 'chaos'}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("chaos: interrupted; the stack was torn down", file=sys.stderr)
+        from .stack.supervised import SupervisedStack
+
+        started = SupervisedStack.started_here
+        done = f"{started} stack(s) it started torn down" if started else "no stack had been started"
+        print(f"chaos: interrupted; {done}", file=sys.stderr)
         return 130
 
 

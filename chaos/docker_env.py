@@ -30,7 +30,7 @@ def docker_client():
         return client
     except docker.errors.DockerException as exc:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        reason = str(exc).split("(")[0].strip() or type(exc).__name__
+        reason = _why_unreachable(str(exc))
         raise DockerUnavailable(f"Docker engine not reachable at {where} ({reason}); start dockerd or set DOCKER_HOST") from None
 
 
@@ -98,3 +98,14 @@ class PrivateDockerd:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def _why_unreachable(text: str) -> str:
+    """The docker SDK's message ("Error while fetching server API version: ('Connection aborted.',
+    FileNotFoundError(2, 'No such file or directory'))") as the cause a user can act on."""
+    for needle, why in (("No such file", "no socket there"), ("Connection refused", "connection refused"),
+                        ("Permission denied", "permission denied: add this user to the docker group"),
+                        ("timed out", "timed out"), ("Name or service not known", "unknown host")):
+        if needle in text:
+            return why
+    return text.strip().rstrip(":") or "no answer"

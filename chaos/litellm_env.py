@@ -82,8 +82,22 @@ def prisma_engine_description() -> str:
     """Which Prisma query engine LiteLLM will run: connection-failure details differ between them."""
     binary = os.environ.get("PRISMA_QUERY_ENGINE_BINARY")
     if binary:
-        return f"binary named by PRISMA_QUERY_ENGINE_BINARY: {binary}"
+        return f"binary named by PRISMA_QUERY_ENGINE_BINARY: {binary}" + (f" ({v})" if (v := _engine_version(binary)) else "")
     return "native (downloaded by prisma generate)"
+
+
+_engine_versions: dict[str, str | None] = {}
+
+
+def _engine_version(binary: str) -> str | None:
+    """`query-engine 393aa35...` as the binary says it (once per process)."""
+    if binary not in _engine_versions:
+        try:
+            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+            _engine_versions[binary] = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+        except (OSError, subprocess.SubprocessError):
+            _engine_versions[binary] = None
+    return _engine_versions[binary]
 
 
 def venv_path(version: str) -> Path:

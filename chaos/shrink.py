@@ -73,7 +73,7 @@ def shrink(folder: Path, tries: int, make_run, *, out: Path, log=print) -> dict:
         raise UsageError(f"--tries {tries!r} must be a whole number >= 1")
     ev = load_evidence(folder)
     if ev.status != "fail":
-        raise UsageError(f"{folder}: not a failing run (it {ev.status}); shrink needs a failure to keep")
+        raise UsageError(f"{folder}: not a failing run (its verdict is {ev.status.upper()}); shrink needs a failure to keep")
     if ev.schedule is None:
         raise UsageError(f"{folder}: no schedule.json to shrink")
     target = signature(ev.verdict, ev.events)

@@ -24,15 +24,16 @@ PRISMA_CLIENT_VERSION = "0.11.0"
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(\.post\d+)?$")
 
 
-def check_litellm_version(version: str) -> str:
-    """Return `version` if it is well formed and not known-compromised; raise UsageError otherwise."""
+def check_litellm_version(version: str, flag: str = "--litellm") -> str:
+    """Return `version` if it is well formed and not known-compromised; raise UsageError otherwise
+    (naming `flag`, the option it came from)."""
     if not _VERSION_RE.match(version or ""):
         raise UsageError(
-            f"--litellm {version!r} is not a LiteLLM release number; expected X.Y.Z, e.g. {DEFAULT_LITELLM_VERSION}"
+            f"{flag} {version!r} is not a LiteLLM release number; expected X.Y.Z, e.g. {DEFAULT_LITELLM_VERSION}"
         )
     if version in COMPROMISED_LITELLM_VERSIONS:
         raise UsageError(
-            f"LiteLLM {version} is a known-compromised release and will not be installed; "
+            f"{flag} {version}: LiteLLM {version} is a known-compromised release and will not be installed; "
             f"pick another version (refused: {', '.join(sorted(COMPROMISED_LITELLM_VERSIONS))})"
         )
     return version

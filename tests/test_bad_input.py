@@ -1,5 +1,6 @@
 """Bad input: one clear line naming the problem, a non-zero exit, nothing started or left behind."""
 
+import re
 import socket
 
 import pytest
@@ -11,7 +12,7 @@ def _one_line_error(out, *needles):
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert out.returncode != 0
     assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("chaos: error: ")
+    assert re.match(r"chaos( [a-z]+)*: error: ", lines[0]), lines[0]  # argparse's refusals name the verb
     assert "Traceback" not in out.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
@@ -81,6 +82,22 @@ def test_doctor_names_missing_prerequisite_and_how_to_install():
         (["reproduce", "99999"], ["'99999'", "26237"]),
         (["run", "S1", "--rate", "-5"], ["-5", "positive"]),
         (["run", "S1", "--replicas", "0"], ["--replicas 0"]),
+        (["run", "S1", "--rate", "nan"], ["chaos: error: --rate nan: expected a positive number"]),
+        (["run", "S1", "--rate", "inf"], ["--rate inf: expected a positive number"]),
+        (["run", "S1", "--cpu-limit", "0"], ["--cpu-limit 0.0 is out of range", "more than 0 and at most"]),
+        (["run", "S1", "--max-blind-share", "1"], ["--max-blind-share 1: expected a share strictly between 0 and 1"]),
+        (["run", "S1", "--repeat", "0"], ["chaos run: error: argument --repeat: '0': expected a whole number >= 1"]),
+        (["explore", "--runs", "0"], ["chaos explore: error: argument --runs: '0': expected a whole number >= 1"]),
+        (["explore", "--runs", "-1"], ["argument --runs: '-1': expected a whole number >= 1"]),
+        (["explore", "--rate", "nan"], ["--rate nan: expected a positive number"]),
+        (["explore", "--replicas", "0"], ["--replicas 0 is out of range"]),
+        (["explore", "--runs", "2", "--budget", "1h"], ["give --runs or --budget, not both"]),
+        (["env", "--list", "--since", "banana"], ["--since 'banana' is not a LiteLLM release number"]),
+        (["bisect", "S1", "--good", "1.82.7", "--bad", "1.82.3"], ["--good 1.82.7", "known-compromised"]),
+        (["bisect", "S1", "--good", "1.82.3", "--bad", "x"], ["--bad 'x' is not a LiteLLM release number"]),
+        (["bisect", "S1", "--good", "9.9.9", "--bad", "1.82.3"], ["--good 9.9.9: no such release on the package index"]),
+        (["bisect", "S1", "--good", "1.82.3", "--bad", "1.82.3"], ["the same version (1.82.3)"]),
+        (["selftest", "--rate", "inf"], ["--rate inf: expected a positive number"]),
         (["replay", "/nonexistent/schedule.json"], ["/nonexistent/schedule.json"]),
     ],
 )
@@ -213,3 +230,19 @@ def test_replay_of_a_run_whose_litellm_cannot_be_had_starts_nothing(tmp_path):
     compromised = _schedule_file(tmp_path, {"replicas": 2, "litellm_version": "1.82.7"})
     _one_line_error(run_cli("replay", str(compromised)), "1.82.7", "compromised")
     assert snapshot() == before
+
+
+def test_shrink_of_a_passing_run_says_its_verdict(tmp_path):
+    from .evidence_factory import make_evidence
+
+    folder = make_evidence(tmp_path / "run")
+    _one_line_error(run_cli("shrink", str(folder)), "not a failing run (its verdict is PASS)")
+
+
+def test_an_unreachable_docker_engine_is_named_with_its_cause():
+    from chaos.docker_env import _why_unreachable
+
+    sdk = "Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
+    assert _why_unreachable(sdk) == "no socket there"
+    assert _why_unreachable("Error while fetching server API version: Connection refused") == "connection refused"
+    assert _why_unreachable("something new:") == "something new"

@@ -25,7 +25,7 @@ def run_pytest(*args: str) -> subprocess.CompletedProcess:
     (["--chaos-cpu-limit", "0"], "--chaos-cpu-limit 0.0 is out of range"),
     (["--chaos-replicas", "0"], "--chaos-replicas 0 is out of range"),
     (["--chaos-litellm", "banana"], "--chaos-litellm 'banana' is not a LiteLLM release number"),
-    (["--chaos-litellm", "1.82.7"], "LiteLLM 1.82.7 is a known-compromised release"),
+    (["--chaos-litellm", "1.82.7"], "--chaos-litellm 1.82.7: LiteLLM 1.82.7 is a known-compromised release"),
     (["--chaos-litellm", "0.0.999"], "--chaos-litellm 0.0.999: no such release on the package index"),
     (["--chaos-models-file", "/no/such/file"], "--chaos-models-file /no/such/file"),
     (["--chaos-db-models-from", "x.yaml"], "--chaos-db-models-from goes with --chaos-litellm-config"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 import re
 import shutil
 import subprocess
@@ -180,15 +181,68 @@ def test_evidence_reader_keeps_the_folder_not_the_latest_link(tmp_path):
     assert json.loads((path / "schedule.json").read_text())["stack"] == {"replicas": 3}
 
 
-def test_issue_report_of_a_failing_run_reads_as_a_bug_report(tmp_path):
+# The fields of LiteLLM's bug-report template (BerriAI/litellm .github/ISSUE_TEMPLATE/bug_report.yml), in its order
+TEMPLATE_FIELDS = ("What happened?", "Steps to Reproduce", "Relevant log output", "What part of LiteLLM is this about?",
+                   "What LiteLLM version are you on ?")
+
+
+def _sections(md: str) -> dict[str, str]:
+    parts = md.split("\n### ")[1:]
+    return {p.split("\n", 1)[0].strip(): p.split("\n", 1)[1].strip() for p in parts}
+
+
+def _machine_specific_evidence(tmp_path):
+    """A failing run whose evidence names this machine's paths: the engine binary, a virtualenv,
+    a traceback through site-packages, and a traceback cut by a plain window of lines."""
     folder = make_evidence(tmp_path / "run", workers=2, seconds=40, violations_at=(30.0,))
+    verdict = json.loads((folder / "verdict.json").read_text())
+    verdict["stack"]["prisma_query_engine"] = ("binary named by PRISMA_QUERY_ENGINE_BINARY: /work/shared/prisma-offline/"
+                                               "query-engine (query-engine 393aa359)")
+    (folder / "verdict.json").write_text(json.dumps(verdict))
+    schedule = json.loads((folder / "schedule.json").read_text())
+    schedule["stack"] |= {"litellm_version": "1.82.3", "litellm_venv": f"{Path.home()}/.cache/litellm-chaos/venvs/x"}
+    (folder / "schedule.json").write_text(json.dumps(schedule))
+    log = folder / "logs" / "worker-2.log"
+    lines = log.read_text().splitlines()
+    hit = next(i for i, ln in enumerate(lines) if "Invalid model name" in ln)
+    frames = ["Traceback (most recent call last):"] + [
+        f'  File "{Path.home()}/.cache/litellm-chaos/venvs/litellm-1.82.3-py311/lib/python3.11/site-packages/litellm/f{i}.py", '
+        f"line {i}, in f{i}\n    call_{i}()" for i in range(6)] + ["httpx.ConnectError: All connection attempts failed"]
+    lines[hit - 2:hit - 2] = ["ERROR:    Exception in ASGI application", *"\n".join(frames).splitlines()]
+    log.write_text("\n".join(lines) + "\n")
+    return folder, schedule
+
+
+def test_issue_report_fills_litellms_bug_template_and_stands_alone(tmp_path):
+    folder, schedule = _machine_specific_evidence(tmp_path)
     out = run_cli("report", str(folder), "--issue", "--out", str(tmp_path / "bug.md"))
     assert out.returncode == 0, out.stderr
     md = (tmp_path / "bug.md").read_text()
-    for section in ("# [Bug]: worker-2 answers invalid model (HTTP 400)", "### What happened?",
-                    "### What did you expect to happen?", "### Relevant versions", "### Configuration",
-                    "### Steps to reproduce", "chaos replay", "### Relevant log output", "Invalid model name", "### Counts"):
-        assert section in md, section
+    assert md.startswith("# [Bug]: worker-2 answers invalid model (HTTP 400)")
+    sections = _sections(md)
+    assert [name for name in sections if name in TEMPLATE_FIELDS] == list(TEMPLATE_FIELDS)  # every field, in order
+    assert all(sections[name] for name in TEMPLATE_FIELDS)
+    assert sections["What part of LiteLLM is this about?"] == "Proxy"
+    assert sections["What LiteLLM version are you on ?"] == "v1.82.3"
+    # no path of this machine: the engine by kind and version, the environment by version, files by package
+    for leak in (str(tmp_path), str(Path.home()), "/work/", "/tmp/", ".cache/litellm-chaos"):
+        assert leak not in md, leak
+    assert "binary named by PRISMA_QUERY_ENGINE_BINARY (query-engine 393aa359)" in md
+    assert 'File "site-packages/litellm/f0.py"' in md
+    # how to get the tool and replay the run: the schedule inline, replayable elsewhere
+    assert "Found with litellm-chaos" in md and "scripts/bootstrap" in md and ".venv/bin/chaos replay schedule.json" in md
+    inline = json.loads(md.split("<summary>schedule.json</summary>\n\n```json\n")[1].split("\n```")[0])
+    expected = dict(schedule, stack={k: v for k, v in schedule["stack"].items() if k != "litellm_venv"})
+    assert inline == expected
+    # one set of counts, each expectation once
+    assert "offending answers" not in md and md.count("| replica | all |") == 1
+    for inv in json.loads((folder / "verdict.json").read_text())["invariants"]:
+        assert md.count(inv["description"]) == 1, inv["description"]
+    # the log excerpt: whole records (the traceback whole: from its header to its exception)
+    excerpt = sections["Relevant log output"].split("```shell\n")[1].split("\n```")[0].splitlines()
+    assert not excerpt[0].startswith((" ", "Traceback", "httpx."))
+    assert "Traceback (most recent call last):" in excerpt
+    assert excerpt[excerpt.index("Traceback (most recent call last):") + 13].startswith("httpx.ConnectError")
     assert (tmp_path / "bug-timeline.png").stat().st_size > 10_000 and "![timeline](bug-timeline.png)" in md
     assert "sk-" not in md
     assert "store_model_in_db: true" in md and "STORE_MODEL_IN_DB=True" in md
@@ -202,7 +256,7 @@ def test_issue_report_says_where_store_model_in_db_was_set(tmp_path):
     (folder / "schedule.json").write_text(json.dumps(schedule))
     md = (tmp_path / "bug.md")
     assert run_cli("report", str(folder), "--issue", "--out", str(md)).returncode == 0
-    config = md.read_text().split("### Configuration")[1].split("### Steps")[0]
+    config = md.read_text().split("The proxy config")[1].split("With every replica up")[0]
     assert "store_model_in_db: true" not in config and "STORE_MODEL_IN_DB" not in config
     assert "only in the DB" in config and "`PRISMA_RECONNECT_COOLDOWN_SECONDS=5`" in config
 

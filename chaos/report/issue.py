@@ -1,19 +1,23 @@
-"""`chaos report DIR --issue`: a failing run as a bug report to paste into LiteLLM's issue
+"""`chaos report DIR --issue`: a failing run as a bug report under the headings of LiteLLM's issue
 template, written for a maintainer who has never heard of this suite: what happened (the first
-violation in words), what was expected (the scenario's contract), versions, the proxy config
-(secrets removed), the steps as the schedule in words plus the exact replay command, the
-timeline as a PNG next to the Markdown, a log excerpt around the first violation, the counts."""
+violation in words), what was expected (the scenario's contract, once, with this run's result),
+one set of counts, the steps (stack, proxy config with secrets removed, the schedule in words),
+the timeline as a PNG next to the Markdown, how to replay it (the schedule inline, the commands
+from a clean checkout), a log excerpt of whole records around the first violation, the version.
+No absolute path of the machine it ran on."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 import shutil
 from pathlib import Path
 
 from ..errors import UsageError
 from .evidence import Evidence, load_evidence
 from .logwindow import log_window
-from .summary import class_totals, first_violation, replay_command
+from .summary import STATUS_WORDS, class_totals, first_violation
 
 # how a step's fault reads in a report
 _FAULTS = {
@@ -88,8 +92,8 @@ def _violation_in_words(ev: Evidence) -> str:
     via = " through the load balancer (a Kubernetes-style Service in front of the replicas)" if fv.via else ""
     status = f"HTTP {fv.status}" if fv.status else "no answer"
     return (f"{fv.worker}{via} answered {status} (`{fv.cls}`){said} for model `{fv.model}`, "
-            f"{fv.after_fault or 'before any fault'}; {fv.count} such answer(s) over {seconds:.1f} s on that model alone. "
-            f"It broke: **{inv.get('description', fv.invariant)}**.")
+            f"{fv.after_fault or 'before any fault'}; {fv.count} such answer(s) over {seconds:.1f} s on that model alone "
+            f"(it broke the expectation `{fv.invariant}`, FAILED in the table below).")
 
 
 def _config(ev: Evidence) -> str:
@@ -118,86 +122,122 @@ def _config(ev: Evidence) -> str:
 
 
 def issue_markdown(ev: Evidence, png_name: str) -> str:
+    """The report, under the headings of LiteLLM's bug-report template (.github/ISSUE_TEMPLATE/bug_report.yml)."""
     what, schedule = ev.what_ran, ev.schedule or {}
-    env = what.get("litellm_env") or {}
     fv = first_violation(ev)
     contract = [i for i in ev.verdict.get("invariants", []) if i.get("role", "contract") == "contract"]
-    failed = [i for i in contract if i["status"] == "fail"]
     title = f"[Bug]: {fv.worker} answers {fv.cls.replace('_', ' ')} ({'HTTP ' + str(fv.status) if fv.status else 'no answer'}) " \
             f"for valid models in scenario {ev.scenario} (LiteLLM {what.get('litellm_version')})"
     replicas = (schedule.get("stack") or {}).get("replicas", "?")
-    steps = "\n".join(f"{n}. {step_in_words(s)}" for n, s in enumerate(schedule.get("steps", []), 1))
-    window = log_window(ev.log_path(fv.worker), ev.wall_of(fv.t), f"model={fv.model}" if fv.model else None, context=8)
+    setup = [f"Run {replicas} proxy replicas, each its own process with `--num_workers 1`, against PostgreSQL 15 behind "
+             f"HAProxy 2.6, with Toxiproxy on every database link; Prisma query engine: "
+             f"{engine_in_words(what.get('prisma_query_engine'))} (connection-failure details can differ between engines).",
+             _config(ev),
+             f"With every replica up and serving every model (a baseline of {schedule.get('baseline_s', 3)} s checked that), "
+             "send chat completions to every replica for every model, and through a load balancer that routes only to "
+             "replicas whose `/health/readiness` answers 200 (Kubernetes' probe settings). Keep them going, and:"]
+    steps = setup + [step_in_words(s) for s in schedule.get("steps", [])]
+    steps.append(f"Undo every fault and watch the replicas for {ev.verdict.get('durations', {}).get('recovery_window_s', '?')} s.")
+    window = log_window(ev.log_path(fv.worker), ev.wall_of(fv.t), f"model={fv.model}" if fv.model else None, context=8,
+                        whole_records=True)
     excerpt = "\n".join(line for _, line, _ in window.numbered()) if window else "(no log of that worker in the evidence)"
     totals = class_totals(ev)
     counts = "\n".join(f"| {w} | {sum(c.get(k, 0) for c in models.values() for k in totals)} | "
                        + " | ".join(str(sum(c.get(k, 0) for c in models.values())) for k in totals) + " |"
                        for w, models in ev.verdict.get("counts", {}).items())
-    return f"""# {title}
+    version = what.get("litellm_version")
+    text = f"""# {title}
 
 ### What happened?
 
 {_violation_in_words(ev)}
 
-Every invariant the scenario's contract holds a correct gateway to, and what this run found:
+What I expected is what the reporter of [#26237](https://github.com/BerriAI/litellm/issues/26237) expected: a replica
+"should not serve traffic until router/model state is successfully loaded at least once, or should keep retrying and
+recover automatically". In this test that is each expectation below:
 
-| expectation | result | offending answers |
-|---|---|---|
-""" + "".join(f"| {i['description']} | {'**FAILED**' if i['status'] == 'fail' else i['status']} | "
-              f"{sum(v.get('count', 0) for v in i.get('violations', []))} |\n" for i in contract) + f"""
-### What did you expect to happen?
+| expectation | this run |
+|---|---|
+""" + "".join(f"| `{i['name']}`: {i['description']} | {STATUS_WORDS.get(i['status'], i['status'])} |\n" for i in contract) + f"""
+Chat completions per replica and outcome over the whole run:
 
-What the reporter of [#26237](https://github.com/BerriAI/litellm/issues/26237) expected: a replica "should not serve
-traffic until router/model state is successfully loaded at least once, or should keep retrying and recover
-automatically". Here that means: {'; '.join(i['description'] for i in failed) or 'see the table'}.
+| replica | all | {' | '.join(totals)} |
+|---|---|{'---|' * len(totals)}
+{counts}
 
-### Relevant versions
+### Steps to Reproduce
 
-- LiteLLM {what.get('litellm_version')}{f" ({what['litellm_variant']})" if what.get('litellm_variant') else ''}, litellm-proxy-extras {env.get('proxy_extras_version', '?')}, prisma (prisma-client-py) {env.get('prisma_client_version', '?')}
-- Prisma query engine: {what.get('prisma_query_engine')} (connection-failure details can differ between engines)
-- {replicas} proxy replicas, each its own process with `--num_workers 1`, PostgreSQL 15 behind HAProxy 2.6, Toxiproxy on every database link ({what.get('backend')} backend of litellm-chaos)
-
-### Configuration
-
-{_config(ev)}
-
-### Steps to reproduce
-
-With every replica up and serving every model (a baseline of {schedule.get('baseline_s', 3)} s checked that), while
-clients send chat completions to every replica and through a load balancer that routes only to replicas whose
-`/health/readiness` answers 200 (Kubernetes' probe settings):
-
-{steps}
-
-then every fault undone, and the replicas watched for {ev.verdict.get('durations', {}).get('recovery_window_s', '?')} s.
-
-The exact run, replayable with litellm-chaos (the fault-injection suite that found this) from its evidence folder:
-
-```
-{replay_command(ev)}
-```
-
-### Timeline
+""" + "\n".join(f"{n}. " + step.replace("\n", "\n   ") for n, step in enumerate(steps, 1)) + f"""
 
 ![timeline]({png_name})
 
-One lane per replica (a row per kind of answer; readiness underneath), the faults on top; red marks are the
-answers that broke an expectation.
+The timeline: one lane per replica (a row per kind of answer; readiness underneath), the faults on top; red marks
+are the answers that broke an expectation.
+
+Found with litellm-chaos {_own_version()}, a fault-injection test suite for the LiteLLM proxy (real PostgreSQL,
+HAProxy, Toxiproxy and LiteLLM replicas; only the LLM provider is a stand-in). It replays this exact run: save the
+schedule below as `schedule.json`, then in a clean checkout of litellm-chaos:
+
+```shell
+scripts/bootstrap    # PostgreSQL, HAProxy, Toxiproxy, and LiteLLM in a virtualenv per version
+.venv/bin/chaos replay schedule.json    # LiteLLM {version}, as recorded in the schedule
+```
+
+<details><summary>schedule.json</summary>
+
+```json
+{json.dumps(portable_schedule(schedule), indent=2)}
+```
+</details>
 
 ### Relevant log output
 
 {fv.worker}'s log around the first offending answer:
 
-```
+```shell
 {excerpt}
 ```
 
-### Counts (chat completions per replica and outcome)
+### What part of LiteLLM is this about?
 
-| replica | all | {' | '.join(totals)} |
-|---|---|{'---|' * len(totals)}
-{counts}
+Proxy
+
+### What LiteLLM version are you on ?
+
+v{version}
 """
+    return scrub_paths(text, ev.path)
+
+
+def engine_in_words(description: str | None) -> str:
+    """The engine by kind and version, without the machine's path to it."""
+    return re.sub(r": /\S+", "", description or "not recorded")
+
+
+def portable_schedule(schedule: dict) -> dict:
+    """schedule.json as another machine can replay it: no virtualenv or config path of this one."""
+    stack = dict(schedule.get("stack") or {})
+    for key in ("litellm_venv", "litellm_config", "evidence_dir"):
+        stack.pop(key, None)
+    return schedule | ({"stack": stack} if schedule.get("stack") is not None else {})
+
+
+# the roots of this machine's paths (a run's folders, the cached environments, tracebacks' files)
+_MACHINE_PATH = re.compile(r"(?<![\w.:/-])/(?:root|home|work|tmp|Users|var|opt|srv|mnt|private)(?:/[\w.@+-]+)+/?")
+
+
+def scrub_paths(text: str, evidence: Path) -> str:
+    """No absolute path of this machine: a traceback's file by its place in site-packages, the rest by name."""
+    text = text.replace(str(evidence.resolve()), ".").replace(str(evidence), ".")
+    text = re.sub(r"/\S*?/site-packages/", "site-packages/", text)
+    return _MACHINE_PATH.sub(lambda m: f"<{Path(m[0].rstrip('/')).name}>", text)
+
+
+def _own_version() -> str:
+    try:
+        return importlib.metadata.version("litellm-chaos")
+    except importlib.metadata.PackageNotFoundError:
+        return "(from a checkout)"
 
 
 def write_issue(path: Path, out: Path | None = None) -> Path:

@@ -56,6 +56,7 @@ class SupervisedStack(Stack):
     """The parts every backend shares; a backend supplies the hooks below (how components run)."""
 
     backend = "?"
+    started_here = 0  # stacks this process started (an interrupted command says what it stopped)
 
     def __init__(self, config: StackConfig | None = None, *, log=None):
         self.config = (config or StackConfig()).validate()
@@ -90,6 +91,7 @@ class SupervisedStack(Stack):
 
     # ------------------------------------------------------------------ start
     def start(self) -> "SupervisedStack":
+        SupervisedStack.started_here += 1
         t0 = time.monotonic()
         self._check_prerequisites()  # a missing binary is a one-line error before anything starts
         self.env = self._litellm_env()

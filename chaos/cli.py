@@ -649,6 +649,9 @@ def main(argv: list[str] | None = None) -> int:
     _raise_on_sigterm()
     try:
         args = build_parser().parse_args(argv)
+        if args.command != "down":  # `chaos down` says itself what it removes
+            for line in teardown.sweep_orphans():
+                print(f"chaos: {line}", file=sys.stderr)
         return args.func(args)
     except ChaosError as exc:
         print(f"{exc.prog if isinstance(exc, ParseError) else 'chaos'}: error: {exc}", file=sys.stderr)

@@ -200,7 +200,7 @@ class Run:
         workers = {w.name: w.url for w in stack.workers()}
         front_door = stack.front_door.url if stack.front_door else None
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config,
-                               front_door_url=front_door).start()
+                               front_door_url=front_door, reset_is_refused=stack.port_proxy_resets).start()
         plan = self._plan(engine, bounds)
         pressure = PressureMonitor(LoadShedder(engine, stack.events.record, plan.chat_floor)).start()
         self.progress.watch(lambda: engine.sent, lambda: history.invalid_model_by_worker)

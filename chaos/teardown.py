@@ -94,3 +94,16 @@ def down_all(include_live: bool = False) -> dict[str, list[str]]:
     for run_id in compose_runs_left() - set(results):  # containers whose registry entry is gone
         results[run_id] = down({"run_id": run_id, "compose_project": f"chaos-{run_id}"})
     return results
+
+
+def sweep_orphans() -> list[str]:
+    """Runs whose harness is gone (a run's watchdog normally removes them first): torn down, one
+    line each. Kept stacks (no harness owns them) and live runs are left alone."""
+    lines = []
+    for entry in registry.all_entries():
+        if entry.get("harness_pid") and not harness_alive(entry):
+            done = down(entry, grace=0)
+            killed = sum(1 for line in done if line.startswith("killed"))
+            lines.append(f"removed run {entry['run_id']}, left behind by a harness that is gone (pid {entry['harness_pid']}): "
+                         f"{len(done)} step(s), {killed} kill(s)")
+    return lines

@@ -173,7 +173,8 @@ def test_component_logs_are_written(stack):
         assert name in logs and logs[name].stat().st_size > 0, name
 
 
-def test_sigkilled_harness_is_swept_by_down_all():
+def test_a_sigkilled_harness_leaves_nothing_without_a_manual_step():
+    """The run's watchdog (chaos.watchdog) tears it down once its harness is gone."""
     harness = subprocess.Popen(
         [sys.executable, "-m", "chaos.cli", "up", "--replicas", "1", "--models", "m1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
@@ -184,17 +185,16 @@ def test_sigkilled_harness_is_swept_by_down_all():
                 run_id = line.split()[1]
             if line.startswith("up;"):
                 break
-        info = status(run_id)
         ports = list(registry.read(run_id)["ports"].values())
+        assert leftovers(run_id, ports), "the stack should be up"
     finally:
-        harness.kill()  # SIGKILL: no teardown runs
+        harness.kill()  # SIGKILL: no teardown of its own runs
         harness.wait()
-    assert leftovers(run_id, ports), "the killed harness should have left its stack behind"
-    assert not status(run_id)["harness_alive"] and info["harness_pid"] == harness.pid
-    down = run_cli("down", "--all")
-    assert down.returncode == 0, down.stderr
-    assert run_id in down.stdout
-    assert leftovers(run_id, ports) == []
+    killed = time.monotonic()
+    while leftovers(run_id, ports) and time.monotonic() - killed < 20:
+        time.sleep(0.2)
+    assert leftovers(run_id, ports) == [], "nothing of the run may outlive its harness"
+    print(f"run gone {time.monotonic() - killed:.1f} s after its harness was killed")
 
 
 def test_two_stacks_at_once_do_not_collide():

@@ -493,3 +493,12 @@ def test_propagation_and_listing_decisions_wait_for_their_bounds():
     assert decided_by("update_propagates", h.ops, c)[0] == 20.0  # no update: nothing to wait for
     assert decided_by("listing_consistent", h.ops, c)[0] == 32.0  # heal + recovery bound + 2 s of quiet polls
     assert decided_by("no_invalid_model_strict", h.ops, c)[0] == 20.0
+
+
+@pytest.mark.parametrize("error", ["RemoteProtocolError", "ReadError"])
+def test_a_reset_without_an_answer_behind_a_port_proxy_is_a_worker_down_as_a_refused_connection_is(error):
+    # compose: docker-proxy accepts and resets while the worker does not listen; locally the same
+    # worker refuses the connection. Same condition, same class.
+    assert classify(None, "", error, reset_is_refused=True) == classify(None, "", "ConnectError") == "worker_down"
+    assert classify(None, "", error) == "other"  # a local reset is a live process dropping the request: unknown
+    assert classify(None, "", "ReadTimeout", reset_is_refused=True) == "timeout"

@@ -39,8 +39,17 @@ _TRANSPORT = {
 }
 
 
-def classify(status: int | None, body: str = "", error: str | None = None) -> str:
+# a connection accepted and then closed without an answer: what a port proxy in front of a
+# process that does not listen does (Docker's docker-proxy on the compose backend)
+RESET_WITHOUT_ANSWER = ("RemoteProtocolError", "ReadError")
+
+
+def classify(status: int | None, body: str = "", error: str | None = None, reset_is_refused: bool = False) -> str:
+    """reset_is_refused: the target sits behind such a proxy, so a reset without an answer means
+    what a refused connection means without one (nothing listens): the same class on both backends."""
     if error is not None:
+        if reset_is_refused and error in RESET_WITHOUT_ANSWER:
+            return WORKER_DOWN
         return _TRANSPORT.get(error, OTHER)
     if status == 200:
         return OK

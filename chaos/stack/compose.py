@@ -90,6 +90,7 @@ class ComposeToxiproxy(ToxiproxyAPI):
 
 class ComposeStack(SupervisedStack):
     backend = "compose"
+    port_proxy_resets = True  # Docker's docker-proxy publishes the workers' ports
 
     def __init__(self, config=None, *, log=None):
         super().__init__(config, log=log)

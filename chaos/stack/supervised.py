@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import requests
 
-from .. import registry
+from .. import registry, watchdog
 from ..errors import StackStartError, UsageError, WorkerNotReady
 from ..events import EventLog
 from ..litellm_env import LiteLLMEnv, prisma_engine_description
@@ -56,6 +56,8 @@ class SupervisedStack(Stack):
     """The parts every backend shares; a backend supplies the hooks below (how components run)."""
 
     backend = "?"
+    # a worker's port is a proxy that accepts and resets while nothing listens behind it (compose)
+    port_proxy_resets = False
     started_here = 0  # stacks this process started (an interrupted command says what it stopped)
 
     def __init__(self, config: StackConfig | None = None, *, log=None):
@@ -78,6 +80,7 @@ class SupervisedStack(Stack):
         self._infra: list = []  # the infrastructure's processes (ManagedProcess or ContainerProcess)
         self._supervisor: Supervisor | None = None
         self._model_reads: ModelReadWatcher | None = None
+        self._watchdog = None  # chaos.watchdog's process, from the registry entry on
         self._closed = False
         self._kept = False  # kept up for inspection: no harness owns it
         # each backend's handles, same attributes (faults use them): .process, .port, .start(); dsn();
@@ -97,6 +100,7 @@ class SupervisedStack(Stack):
         self.env = self._litellm_env()
         self.timings["environment_s"] = round(time.monotonic() - t0, 3)
         self._reserve()
+        self._watchdog = watchdog.start(self.run_id)  # tears the run down if this process dies
         self.events = EventLog(self.run_dir / "events.jsonl")
         self.status = "starting"
         self.save_state()
@@ -524,6 +528,7 @@ class SupervisedStack(Stack):
         self._kept = True
         self.save_state()
         self._closed = True  # close() must not tear it down now
+        self._stop_watchdog()  # no harness owns it now
 
     def inspection_hint(self) -> str:
         p = self.ports
@@ -553,8 +558,14 @@ class SupervisedStack(Stack):
         shutil.rmtree(self.run_dir, ignore_errors=True)
         with registry.locked():
             registry.remove(self.run_id)
+        self._stop_watchdog()
         self._closed = True
         self.status = "failed" if failed else "stopped"
+
+    def _stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.terminate()
+            self._watchdog.wait(5)
 
     def _keep_evidence(self, failed: bool) -> None:
         keep = self.config.keep_logs == "always" or (failed and self.config.keep_logs == "on_failure")

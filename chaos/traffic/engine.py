@@ -84,8 +84,10 @@ def _info_names(resp: httpx.Response) -> list[str]:
 
 class TrafficEngine:
     def __init__(self, workers: dict[str, str], models: list[str], master_key: str, history: History,
-                 config: TrafficConfig = TrafficConfig(), front_door_url: str | None = None):
+                 config: TrafficConfig = TrafficConfig(), front_door_url: str | None = None,
+                 reset_is_refused: bool = False):
         self.workers = dict(workers)  # name -> base URL
+        self.reset_is_refused = reset_is_refused  # the workers sit behind a port proxy (oracle.classify)
         self.front_door_url = front_door_url
         self.models = list(models)  # every model probed: seeded, created, and deleted ones (to see they go)
         self.master_key = master_key
@@ -255,7 +257,7 @@ class TrafficEngine:
             error = "Cancelled"
             raise
         finally:
-            cls = classify(status, body, error)
+            cls = classify(status, body, error, reset_is_refused=self.reset_is_refused and via is None)
             op = Op(id=op_id, type=op_type(cls), f=f, worker=target, t0=t0, t=time.monotonic(), model=model,
                     status=status, cls=cls, error=error, detail=None if cls == OK else body[:300] or None, value=value,
                     via=via, served_by=served_by)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import doctor, options, registry, teardown
 from .errors import ChaosError, RunNotFound, UsageError
+from .oracle.verdict import EXIT_CODES, SEVERITY
 from .progress import Progress
 from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
 from .stack.config import DEFAULT_MODELS
@@ -245,8 +246,7 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | N
             verdict = run.execute()
             print(run.verdict_block, flush=True)
             codes.append(verdict.exit_code)
-    # aborted (4) over fail (1) over inconclusive (5) over pass (0)
-    return max(codes, key=lambda c: {0: 0, 5: 1, 1: 2, 4: 3}.get(c, 3))
+    return max(codes, key=lambda c: SEVERITY[next(s for s, code in EXIT_CODES.items() if code == c)])
 
 
 def cmd_run(args) -> int:

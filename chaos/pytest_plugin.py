@@ -215,6 +215,8 @@ def chaos_runs(request, chaos_settings, chaos_pool):
         run = cache[(name, version)]
         if run.verdict.status == "aborted":
             raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {run.verdict.reason}\n{run.verdict_block}")
+        if run.verdict.status == "not_applicable":
+            pytest.skip(f"{name} on LiteLLM {version} not applicable: {run.verdict.reason}")
         if run.verdict.status == "inconclusive":
             raise ScenarioInconclusive(f"{name} on LiteLLM {version} inconclusive: {run.verdict.reason}\n{run.verdict_block}")
         return run

@@ -32,7 +32,7 @@ from .oracle.classify import INVALID_MODEL, OK, definite
 from .oracle.context import FAIL, CheckContext, InvariantResult, result
 from .oracle.decide import decided_by
 from .oracle.latency import baseline_p99
-from .oracle.verdict import ABORTED, FAILED, Verdict, verdict_of
+from .oracle.verdict import ABORTED, FAILED, NOT_APPLICABLE, Verdict, verdict_of
 from .progress import Progress
 from .scenario import Scenario
 from .schedule import Schedule
@@ -93,6 +93,9 @@ class Run:
                                         self.traffic_config.rate_per_worker).save(
             self.evidence / "schedule.json")
         self._write_user_config()
+        missing = self.scenario.premise_missing(self.stack_config)
+        if missing:
+            return self._not_applicable(missing)
         config = replace(self.stack_config, evidence_dir=None, keep_logs="never")  # the run exports its own evidence
         pool = self.pool or StackPool(self.backend, log=self.log, fresh=True)
         verdict, marks, self.touched = None, {}, set()
@@ -121,6 +124,18 @@ class Run:
                 self._finish(verdict, pool, marks, t_start)
             self.progress.set_phase("report")
             self._render_report()
+        return self.verdict
+
+    def _not_applicable(self, why: str) -> Verdict:
+        """Nothing to run: the verdict says why (no stack is started)."""
+        from .litellm_env import prisma_engine_description
+
+        c = self.stack_config
+        self.verdict = Verdict(status=NOT_APPLICABLE, scenario=self.scenario.name, reason=why, evidence=str(self.evidence),
+                               stack={"litellm_version": c.litellm_version, "backend": self.backend,
+                                      "prisma_query_engine": prisma_engine_description()},
+                               seed=self.scenario.schedule.seed, durations={"total_s": 0.0})
+        (self.evidence / "verdict.json").write_text(json.dumps(self.verdict.to_json(), indent=2, default=str))
         return self.verdict
 
     def _write_user_config(self) -> None:

@@ -74,6 +74,18 @@ class Scenario:
         """The LiteLLM general settings this scenario needs (they override a user's config)."""
         return {"allow_requests_on_db_unavailable": True} if self.stack.get("allow_requests_on_db_unavailable") else {}
 
+    def premise_missing(self, config) -> str | None:
+        """Why this scenario cannot show what it is about on a stack built from `config` (a
+        StackConfig), or None. The incident is a worker missing its load of the models in the DB:
+        without a single DB model (every model in the proxy config's model_list, none created by the
+        schedule) a pass would mean nothing."""
+        creates = any(step.create_models for step in self.schedule.steps)
+        if creates or (config.seed_models and config.db_specs()):
+            return None
+        return (f"{self.name} needs models in the DB (the incident is a worker missing its load of the DB models), but "
+                f"every model here is in the proxy config's model_list; for the incident's setup seed them into the DB: "
+                f"--db-models-from FILE (with --litellm-config), or leave out --litellm-config's model_list")
+
     def role_of(self, invariant: str) -> str | None:
         return "contract" if invariant in self.contract else "advisory" if invariant in self.advisory else None
 

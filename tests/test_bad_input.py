@@ -1,5 +1,6 @@
 """Bad input: one clear line naming the problem, a non-zero exit, nothing started or left behind."""
 
+import json
 import re
 import socket
 
@@ -246,3 +247,26 @@ def test_an_unreachable_docker_engine_is_named_with_its_cause():
     assert _why_unreachable(sdk) == "no socket there"
     assert _why_unreachable("Error while fetching server API version: Connection refused") == "connection refused"
     assert _why_unreachable("something new:") == "something new"
+
+
+def test_a_restart_scenario_without_db_models_is_not_applicable_and_says_which_flag_gives_them(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("model_list:\n  - model_name: m1\n    litellm_params:\n      model: openai/m1\n")
+    before = snapshot()
+    out = run_cli("run", "S1", "--litellm-config", str(config), "--results", str(tmp_path / "res"), timeout=120)
+    assert out.returncode == 6, out.stdout + out.stderr
+    assert "S1: NOT APPLICABLE" in out.stdout and "--db-models-from FILE" in out.stdout
+    assert "evidence problem" not in out.stdout and snapshot() == before  # nothing started
+    verdict = json.loads(next((tmp_path / "res" / "S1").glob("2*/verdict.json")).read_text())
+    assert verdict["status"] == "not_applicable" and "needs models in the DB" in verdict["reason"]
+
+
+def test_premise_is_met_by_db_models_or_by_a_schedule_that_creates_them():
+    from chaos import scenarios
+    from chaos.stack import StackConfig
+
+    config_only = StackConfig(models=("m1", "m2"), config_models=("m1", "m2"))
+    mixed = StackConfig(models=("m1", "m2"), config_models=("m1",))
+    assert "needs models in the DB" in scenarios.get("S1").premise_missing(config_only)
+    assert scenarios.get("S1").premise_missing(mixed) is None  # one DB model is enough; both kinds are judged
+    assert scenarios.get("S8").premise_missing(config_only) is None  # S8 creates its own

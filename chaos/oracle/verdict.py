@@ -5,7 +5,9 @@
 - inconclusive: nothing failed, but a contract invariant is unknown: blind for too much of its
   window (oracle.coverage), or only timeouts where it needed a definite answer;
 - aborted: what the harness itself could not do (a harness error, a checker that raised, a
-  baseline it could not observe).
+  baseline it could not observe);
+- not_applicable: the scenario's premise is missing from the stack asked for (e.g. a restart
+  scenario without a single model in the DB): nothing ran, and the reason says which flag gives it.
 Advisory invariants are reported, never decide."""
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from dataclasses import dataclass, field
 from ..history import Op
 from .context import ADVISORY, CONTRACT, FAIL, UNKNOWN, InvariantResult
 
-PASS, FAILED, INCONCLUSIVE, ABORTED = "pass", "fail", "inconclusive", "aborted"
-EXIT_CODES = {PASS: 0, FAILED: 1, ABORTED: 4, INCONCLUSIVE: 5}
+PASS, FAILED, INCONCLUSIVE, ABORTED, NOT_APPLICABLE = "pass", "fail", "inconclusive", "aborted", "not_applicable"
+EXIT_CODES = {PASS: 0, FAILED: 1, ABORTED: 4, INCONCLUSIVE: 5, NOT_APPLICABLE: 6}
+# the exit code of several runs: the worst verdict's (aborted over fail over inconclusive over not applicable over pass)
+SEVERITY = {PASS: 0, NOT_APPLICABLE: 1, INCONCLUSIVE: 2, FAILED: 3, ABORTED: 4}
 
 
 @dataclass

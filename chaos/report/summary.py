@@ -59,7 +59,7 @@ def replay_command(ev: Evidence) -> str:
 def headline(ev: Evidence) -> str:
     what = ev.what_ran
     variant = f" [{what['litellm_variant']}]" if what.get("litellm_variant") else ""
-    return (f"{ev.scenario}: {ev.status.upper()}  (LiteLLM {what.get('litellm_version')}{variant}, {what.get('backend')} backend, "
+    return (f"{ev.scenario}: {ev.status.upper().replace('_', ' ')}  (LiteLLM {what.get('litellm_version')}{variant}, {what.get('backend')} backend, "
             f"Prisma engine: {what.get('prisma_query_engine')})")
 
 
@@ -188,7 +188,7 @@ def verdict_block(ev: Evidence) -> str:
     if stall_s:
         lines.append(f"harness blind spots: probes skipped for {stall_s} s of wall time (the probe loop fell behind or a worker "
                      f"had max_in_flight_per_worker requests open; hatched on the timeline); a violation there would be missed")
-    for problem in ev.problems:
+    for problem in ev.problems if ev.status != "not_applicable" else ():  # nothing ran: no logs to miss
         lines.append(f"evidence problem: {problem}")
     report = ev.path / "report.html"
     if report.exists():

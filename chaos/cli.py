@@ -525,6 +525,38 @@ def cmd_env(args) -> int:
     return 0
 
 
+def cmd_nightly_plan(args) -> int:
+    from . import nightly, scenarios
+    from .versions import check_litellm_version
+
+    versions = [check_litellm_version(v) for v in args.litellm or TESTED_LITELLM_VERSIONS]
+    times = nightly.load_times(args.times) if args.times else nightly.load_times()
+    names = list(scenarios.SCENARIOS)
+    if args.groups is not None:
+        shards = nightly.shards_from_groups(versions, nightly.parse_groups(args.groups, names), times)
+    else:
+        shards = nightly.plan(versions, names, args.runners, times)
+    if args.json:
+        print(json.dumps({"include": [s.to_matrix() for s in shards]}))
+        return 0
+    for s in shards:
+        print(f"{s.litellm} group {s.group}: {' '.join(s.scenarios)} (~{s.seconds / 60:.0f} min)")
+    print(f"night: ~{nightly.night_estimate_s(shards) / 60:.0f} min with a runner per shard ({len(shards)} shards, "
+          f"{nightly.SHARD_OVERHEAD_S / 60:.0f} min set-up each)")
+    return 0
+
+
+def cmd_nightly_summary(args) -> int:
+    from . import nightly
+
+    items = nightly.outcomes(args.dir)
+    (args.dir / "summary.md").write_text(nightly.summary_markdown(items))
+    (args.dir / "summary.html").write_text(nightly.summary_html(items))
+    print(nightly.summary_markdown(items), end="")
+    print(f"summary: {args.dir / 'summary.html'}")
+    return 1 if nightly.unexpected(items) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chaos", description="Chaos tests for the LiteLLM proxy in database mode")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -633,6 +665,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--litellm", metavar="VERSION")
     p.add_argument("--litellm-venv", type=Path, metavar="PATH")
     p.set_defaults(func=cmd_mutant_build)
+
+    p = sub.add_parser("nightly", help="the nightly fan-out: `plan` the shards, `summary` of the night")
+    nightly = p.add_subparsers(dest="nightly_command", required=True, parser_class=_Parser)
+    p = nightly.add_parser("plan", help="each version's scenarios in groups of about equal recorded run time")
+    p.add_argument("--runners", type=_positive_int, default=4, help="shards per LiteLLM version (default 4)")
+    p.add_argument("--groups", metavar="SPEC", help="the groups by hand instead, e.g. 'S1,S2|S3,S4,...' (every scenario once)")
+    p.add_argument("--litellm", action="append", metavar="VERSION", help="default: every tested version")
+    p.add_argument("--times", type=Path, metavar="FILE", help="recorded run times (default scenarios/run_times.json)")
+    p.add_argument("--json", action="store_true", help="the GitHub Actions matrix")
+    p.set_defaults(func=cmd_nightly_plan)
+    p = nightly.add_parser("summary", help="one page of the night from every shard's JUnit file and evidence")
+    p.add_argument("dir", type=Path, metavar="DIR", help="the folder the shards' artifacts were downloaded to")
+    p.set_defaults(func=cmd_nightly_summary)
 
     p = sub.add_parser("env", help=f"build the cached LiteLLM environment(s) (default: {', '.join(TESTED_LITELLM_VERSIONS)})")
     p.add_argument("--litellm", action="append", metavar="VERSION")

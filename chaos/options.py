@@ -28,6 +28,7 @@ class Option:
     cli: bool = True
     pytest: bool = True
     pytest_help: str | None = None  # where pytest behaves otherwise than the CLI
+    repeatable: bool = False  # pytest: given several times, a list
 
     def help_for(self, pytest: bool) -> str:
         return as_pytest_flags(self.pytest_help or self.help) if pytest else self.help
@@ -39,7 +40,10 @@ class Option:
 
 OPTIONS = (
     Option("litellm", "LiteLLM version (default: for reproduce the issue's, else the default version)", metavar="VERSION",
-           pytest_help="LiteLLM version to run the scenarios on; repeat it for several (default: every tested version)"),
+           pytest_help="LiteLLM version to run the scenarios on; repeat it for several (default: every tested version)",
+           repeatable=True),
+    Option("scenario", "run only this scenario's tests; repeat it for several (default: every scenario; the CLI names "
+           "them as arguments: chaos run S1 S5)", metavar="NAME", cli=False, repeatable=True),
     Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build)", type=Path, metavar="PATH",
            pytest_help="run the scenarios on the LiteLLM installed in this virtualenv (e.g. a patched build): judged "
                        "by the contracts alone, no known failure expected"),
@@ -78,6 +82,7 @@ OPTIONS = (
 @dataclass(frozen=True)
 class RunSettings:
     litellm: str | list[str] | None = None
+    scenario: list[str] | None = None  # pytest: only these scenarios' tests
     litellm_venv: Path | None = None
     replicas: int | None = None
     rate: float | None = None  # None: the scenario's own rate capped by the load budget, else the budget
@@ -188,6 +193,11 @@ def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
         for version in versions:
             if version:
                 check_available(version)
+    from . import scenarios
+
+    for name in settings.scenario or []:
+        if name.upper() not in scenarios.SCENARIOS:
+            raise UsageError(f"--scenario {name!r}: no such scenario; expected some of {', '.join(scenarios.SCENARIOS)}")
     if settings.replicas is not None and (isinstance(settings.replicas, bool) or not 1 <= settings.replicas <= MAX_REPLICAS):
         raise UsageError(f"--replicas {settings.replicas} is out of range; expected a whole number from 1 to {MAX_REPLICAS}")
     if settings.max_blind_share is not None:
@@ -261,7 +271,7 @@ def add_pytest(group) -> None:
         name = f"--chaos-{o.flag}"
         if o.switch:
             group.addoption(name, action="store_true", help=o.help_for(pytest=True))
-        elif o.name == "litellm":
+        elif o.repeatable:
             group.addoption(name, action="append", metavar=o.metavar, help=o.help_for(pytest=True))
         else:
             group.addoption(name, type=o.type, default=o.default, choices=o.choices, metavar=o.metavar,

@@ -44,6 +44,7 @@ def _check_options(config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    _only_named_scenarios(config, items)
     if not config.getoption("-m"):  # without a marker expression, chaos scenarios are left out
         deselected = [item for item in items if item.get_closest_marker("chaos") is not None]
         if deselected:
@@ -51,6 +52,19 @@ def pytest_collection_modifyitems(config, items):
             items[:] = [item for item in items if item.get_closest_marker("chaos") is None]
         return
     items[:] = sorted(items, key=_stack_order(items))
+
+
+def _only_named_scenarios(config, items) -> None:
+    """--chaos-scenario S1 --chaos-scenario S5: the other scenarios' tests are deselected (a nightly shard)."""
+    from . import scenarios
+
+    named = {scenarios.get(n).name for n in config.getoption("--chaos-scenario") or []}
+    if not named:
+        return
+    keep = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("scenario_name", next(iter(named))) in named]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
 
 def _stack_order(items):

@@ -223,23 +223,15 @@ def cmd_smoke(args) -> int:
 def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | None = None) -> int:
     """Run each scenario (repeat times), sharing one warm stack where the stack settings match;
     prints each verdict block; the exit code of the worst verdict."""
-    from . import options
+    from .plan import plan_run, stack_pool
     from .runner import Run
-    from .stack.pool import StackPool
 
     settings = options.check_settings(options.from_cli(args))
-    runs = []
-    for scenario in scenarios_:
-        config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
-        runs.append((scenario, config, settings.traffic_for(config, scenario)))
+    plans = [plan_run(settings, scenario) for scenario in scenarios_]  # every bad input found before the first starts
     codes = []
-    with StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
-                   log=lambda m: print(m, file=sys.stderr, flush=True)) as pool:
-        planned = [Run(s, c, traffic, settings.results, backend=settings.backend, pool=pool,
-                       full_window=settings.full_window, progress=Progress.for_terminal(s.name),
-                       max_blind_share=settings.max_blind_share)
-                   for s, c, traffic in runs for _ in range(repeat)]  # every bad input found before the first starts
-        # (a scenario's repeats come together: they share one warm stack)
+    with stack_pool(settings) as pool:
+        # a scenario's repeats come together: they share one warm stack
+        planned = [Run(plan, pool=pool, progress=Progress.for_terminal(plan.scenario.name)) for plan in plans for _ in range(repeat)]
         if announce:
             print(announce, file=sys.stderr, flush=True)
         for run in planned:
@@ -273,35 +265,28 @@ def _budget(text: str) -> float:
 
 
 def _runner(settings, pool, results: Path):
-    """make_run(scenario) -> a finished Run on the warm stack (explore, shrink)."""
+    """make_run(scenario) -> a finished Run on the warm stack (explore, shrink, bisect)."""
+    from .plan import plan_run
     from .runner import Run
 
     def make_run(scenario):
-        config = StackConfig.from_fields(settings.scenario_fields(scenario), f"scenario {scenario.name}")
-        run = Run(scenario, config, settings.traffic_for(config, scenario), results, backend=settings.backend,
-                  pool=pool, full_window=settings.full_window, max_blind_share=settings.max_blind_share)
+        run = Run(plan_run(replace(settings, results=results), scenario), pool=pool)
         run.execute()
         return run
 
     return make_run
 
 
-def _pool(settings):
-    from .stack.pool import StackPool
-
-    return StackPool(settings.backend, fresh=settings.fresh_stack, reuse_only=settings.reuse_only,
-                     log=lambda m: print(m, file=sys.stderr, flush=True))
-
-
 def cmd_explore(args) -> int:
     from .explore import describe, explore
     from .generate import Shape
+    from .plan import stack_pool
 
     if args.runs is not None and args.budget is not None:
         raise UsageError("chaos explore: give --runs or --budget, not both")
     settings = options.check_settings(options.from_cli(args))
     out = settings.results / "explore" / time.strftime("%Y%m%d-%H%M%S")
-    with _pool(settings) as pool:
+    with stack_pool(settings) as pool:
         groups, results = explore(args.seed, Shape(settings.replicas or 2), _runner(settings, pool, settings.results / "explore-runs"),
                                   runs=args.runs if args.runs is not None or args.budget is not None else 10,
                                   budget_s=args.budget, out=out, log=lambda m: print(m, file=sys.stderr, flush=True))
@@ -313,6 +298,7 @@ def cmd_explore(args) -> int:
 
 
 def cmd_shrink(args) -> int:
+    from .plan import stack_pool
     from .report.evidence import load_evidence
     from .shrink import shrink, table
 
@@ -321,7 +307,7 @@ def cmd_shrink(args) -> int:
         args.litellm = ev.what_ran.get("litellm_version") or DEFAULT_LITELLM_VERSION
     settings = options.check_settings(options.from_cli(args))
     out = settings.results / "shrink" / time.strftime("%Y%m%d-%H%M%S")
-    with _pool(settings) as pool:
+    with stack_pool(settings) as pool:
         result = shrink(args.dir, args.tries, _runner(settings, pool, settings.results / "shrink-runs"), out=out,
                         log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(result))
@@ -335,7 +321,7 @@ def cmd_bisect(args) -> int:
     from . import scenarios
     from .bisect import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
     from .litellm_env import check_available
-    from .stack.pool import StackPool
+    from .plan import stack_pool
 
     scenario = scenarios.get(args.scenario)
     check_invariant(args.invariant)
@@ -354,9 +340,8 @@ def cmd_bisect(args) -> int:
             log(f"bisect: {version}: {UNUSABLE} ({exc})")
             return Tried(version, UNUSABLE, [f"not installable here: {exc}"])
         statuses, folders = [], []
-        args.litellm = version
-        with StackPool(settings.backend, log=log) as pool:  # one version, one stack
-            make_run = _runner(options.from_cli(args), pool, settings.results / "bisect-runs")
+        with stack_pool(settings) as pool:  # one version, one stack
+            make_run = _runner(replace(settings, litellm=version), pool, settings.results / "bisect-runs")
             for _ in range(args.tries):
                 run = make_run(scenario)
                 invariant = run.verdict.invariant(args.invariant) if args.invariant else None

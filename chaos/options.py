@@ -42,8 +42,9 @@ OPTIONS = (
     Option("litellm", "LiteLLM version (default: for reproduce the issue's, else the default version)", metavar="VERSION",
            pytest_help="LiteLLM version to run the scenarios on; repeat it for several (default: every tested version)",
            repeatable=True),
-    Option("scenario", "run only this scenario's tests; repeat it for several (default: every scenario; the CLI names "
-           "them as arguments: chaos run S1 S5)", metavar="NAME", cli=False, repeatable=True),
+    # the CLI names its scenarios as arguments (chaos run S1 S5)
+    Option("scenario", "run only this scenario's tests; repeat it for several (default: every scenario)", metavar="NAME",
+           cli=False, repeatable=True),
     Option("litellm_venv", "run the LiteLLM installed in this virtualenv (e.g. a patched build)", type=Path, metavar="PATH",
            pytest_help="run the scenarios on the LiteLLM installed in this virtualenv (e.g. a patched build): judged "
                        "by the contracts alone, no known failure expected"),
@@ -286,7 +287,9 @@ def as_pytest_flags(message: str) -> str:
 
 
 def from_cli(args: argparse.Namespace) -> RunSettings:
-    return RunSettings(**{f.name: getattr(args, f.name) for f in fields(RunSettings) if hasattr(args, f.name)})
+    """The CLI's options (a verb's own arguments of the same name, e.g. bisect's SCENARIO, are not options)."""
+    cli = {o.name for o in OPTIONS if o.cli}
+    return RunSettings(**{f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name in cli and hasattr(args, f.name)})
 
 
 def from_pytest(config) -> RunSettings:

@@ -132,13 +132,11 @@ def chaos_settings(request) -> options.RunSettings:
 @pytest.fixture(scope="session")
 def chaos_pool(request, chaos_settings):
     """The session's warm stack (one at a time, reused by every run whose stack settings match)."""
-    from .stack.pool import StackPool
+    from .plan import stack_pool
 
     if chaos_settings.backend == "compose":
         request.getfixturevalue("chaos_docker_engine")
-    pool = StackPool(chaos_settings.backend, fresh=chaos_settings.fresh_stack or chaos_settings.keep_stack,
-                     reuse_only=chaos_settings.reuse_only, log=lambda m: print(m, file=sys.stderr, flush=True))
-    with pool:
+    with stack_pool(chaos_settings) as pool:
         yield pool
 
 
@@ -174,10 +172,10 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
     `what` is a Scenario, a built-in scenario's name ("S1"), a Schedule, or a schedule file. The
     stack is chaos_stack_config with the scenario's own settings and the overrides on top."""
     from . import scenarios
+    from .plan import plan_run, stack_fields_of
     from .runner import Run
     from .scenario import Scenario
     from .schedule import Schedule
-    from .stack import StackConfig
 
     def run(what, **overrides):
         if isinstance(what, str) and what.upper() in scenarios.SCENARIOS:
@@ -188,12 +186,9 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
             scenario = Scenario.from_schedule(what, what.name, {})
         else:
             scenario = what
-        fields = {f: getattr(chaos_stack_config, f) for f in chaos_stack_config.__dataclass_fields__}
-        replicas = {"replicas": chaos_settings.replicas} if chaos_settings.replicas else {}
-        config = StackConfig.from_fields(fields | scenario.stack | replicas | overrides, f"chaos_run({scenario.name})")
-        r = Run(scenario, config, chaos_settings.traffic_for(config, scenario), Path(chaos_settings.results),
-                backend=chaos_settings.backend, full_window=chaos_settings.full_window, pool=chaos_pool,
-                max_blind_share=chaos_settings.max_blind_share)
+        plan = plan_run(chaos_settings, scenario, chaos_stack_config.litellm_version,
+                        base=stack_fields_of(chaos_stack_config), overrides=overrides)
+        r = Run(plan, pool=chaos_pool)
         r.execute()
         return r
 
@@ -205,8 +200,8 @@ def chaos_runs(request, chaos_settings, chaos_pool):
     """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
     (its verdict, evidence folder and console verdict block)."""
     from . import scenarios
+    from .plan import plan_run
     from .runner import Run
-    from .stack import StackConfig
 
     s = chaos_settings
     cache = {}
@@ -218,10 +213,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
         if (name, version) not in cache:
             scenario = scenarios.get(name)
             ensure_images([version])
-            config = StackConfig.from_fields(s.scenario_fields(scenario, version.removeprefix("venv:")), f"scenario {name}")
-            run = Run(scenario, config, s.traffic_for(config, scenario), Path(s.results), backend=s.backend,
-                      keep_stack=s.keep_stack, full_window=s.full_window, pool=None if s.keep_stack else chaos_pool,
-                      max_blind_share=s.max_blind_share)
+            run = Run(plan_run(s, scenario, version.removeprefix("venv:")), pool=None if s.keep_stack else chaos_pool)
             run.execute()
             if run.kept_stack:  # shown at once, not only in a failure report
                 print("\n" + run.stack.inspection_hint(), file=sys.stderr, flush=True)

@@ -21,10 +21,9 @@ from pathlib import Path
 import psycopg
 
 from .errors import ChaosError, SteadyStateDeviated, UsageError
-from .faults import FaultError, StackShape, make_fault
+from .faults import FaultError
 from .history import History
 from .interpreter import Bounds, StepInterpreter
-from .litellm_env import ensure_env, env_from_venv
 from .machine import HIGH_PRESSURE, LOW_PRESSURE, Calibration, LoadShedder, PressureMonitor, budget, calibration_key
 from .oracle import coverage
 from .oracle.checkers import check_all
@@ -33,15 +32,15 @@ from .oracle.context import FAIL, CheckContext, InvariantResult, result
 from .oracle.decide import decided_by
 from .oracle.latency import baseline_p99
 from .oracle.verdict import ABORTED, FAILED, NOT_APPLICABLE, Verdict, verdict_of
+from .plan import RunPlan
 from .progress import Progress
 from .scenario import Scenario
-from .schedule import Schedule
 from .stack import BACKENDS, Stack, StackConfig
 from .stack.pool import StackPool
 from .stack.model_reads import MODEL_TABLE
 from .traffic import TrafficConfig, TrafficEngine
 
-__all__ = ["Run", "Scenario", "check_schedule", "baseline_problem", "steady_state_deviation"]
+__all__ = ["Run", "Scenario", "baseline_problem", "steady_state_deviation"]
 
 
 def evidence_dir(results: Path, scenario: str) -> Path:
@@ -56,26 +55,24 @@ def evidence_dir(results: Path, scenario: str) -> Path:
 
 
 class Run:
-    def __init__(self, scenario: Scenario, stack_config: StackConfig, traffic: TrafficConfig = TrafficConfig(),
-                 results: Path = Path("chaos-results"), *, backend: str = "local", progress: Progress | None = None,
-                 keep_stack: bool = False, full_window: bool = False, tail_s: float = 3.0, pool: StackPool | None = None,
-                 max_blind_share: float | None = None):
-        scenario.validate()
-        self.max_blind_share = coverage.check_blind_share(max_blind_share)
-        check_schedule(scenario.schedule, StackShape(stack_config.validate().replicas))  # before anything starts
-        if backend == "local":  # a bad --litellm-venv or version is one line here, with nothing started
-            env_from_venv(stack_config.litellm_venv) if stack_config.litellm_venv else ensure_env(stack_config.litellm_version)
-        self.scenario = scenario
-        self.traffic_config = traffic.validate()
-        self.progress = progress or Progress(scenario.name)  # default: no progress line, log lines to stderr
+    """One run of a plan (chaos.plan.plan_run): the stack from the pool (or one of its own), the
+    phases of execute(), the verdict and the evidence folder."""
+
+    def __init__(self, plan: RunPlan, *, pool: StackPool | None = None, progress: Progress | None = None,
+                 tail_s: float = 3.0):
+        self.plan = plan
+        self.scenario = plan.scenario
+        self.stack_config = plan.stack
+        self.traffic_config = plan.traffic
+        self.results = plan.results
+        if plan.backend not in BACKENDS:
+            raise UsageError(f"unknown backend {plan.backend!r}; expected one of: {', '.join(BACKENDS)}")
+        self.backend = plan.backend
+        self.keep_stack = plan.keep_stack  # a failing run leaves its stack up for a person to look at
+        self.full_window = plan.full_window  # keep the whole recovery window instead of ending once decided
+        self.max_blind_share = coverage.check_blind_share(plan.max_blind_share)
+        self.progress = progress or Progress(plan.scenario.name)  # default: no progress line, log lines to stderr
         self.log = self.progress.log
-        self.results = results
-        self.stack_config = stack_config
-        if backend not in BACKENDS:
-            raise UsageError(f"unknown backend {backend!r}; expected one of: {', '.join(BACKENDS)}")
-        self.backend = backend
-        self.keep_stack = keep_stack  # a failing run leaves its stack up for a person to look at
-        self.full_window = full_window  # keep the whole recovery window instead of ending once decided
         self.tail_s = tail_s  # probes kept after every contract invariant is decided
         self.pool = pool  # a warm stack shared with other runs (None: a stack of its own, torn down after)
         self.reuse: dict = {}  # how this run got its stack (fresh, or reused after a reset)
@@ -436,16 +433,6 @@ class Run:
                 return [r[0] for r in conn.execute(f'SELECT model_name FROM "{MODEL_TABLE}"')], None
         except psycopg.Error as exc:
             return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-
-
-def check_schedule(schedule: Schedule, shape: StackShape) -> None:
-    """Every worker, link and fault parameter a schedule names must exist on the stack."""
-    unknown = schedule.workers_named() - set(shape.worker_names())
-    if unknown:
-        raise UsageError(f"schedule {schedule.name!r} names worker(s) {sorted(unknown)}; the stack has {', '.join(shape.worker_names())}")
-    for step in schedule.steps:
-        if step.apply is not None:
-            make_fault(step.apply, shape)
 
 
 def pair_intervals(ops, since: float, until: float) -> dict:

@@ -8,7 +8,7 @@ import pytest
 from chaos.errors import UsageError
 from chaos.faults import StackShape
 from chaos.generate import Options, Shape, generate
-from chaos.runner import check_schedule
+from chaos.plan import check_schedule
 from chaos.schedule import UNDER_TEST_EVENTS
 
 SHAPE = Shape(replicas=2)

@@ -18,9 +18,11 @@ import psycopg
 import pytest
 
 from chaos import scenarios
+from chaos.plan import RunPlan
 from chaos.runner import Run
 from chaos.scenario import BoundRules, Scenario
 from chaos.stack import StackConfig
+from chaos.traffic import TrafficConfig
 from chaos.versions import DEFAULT_LITELLM_VERSION
 
 from .helpers import leftovers, run_cli, status
@@ -47,8 +49,7 @@ def kept_run(tmp_path_factory):
                         stack=s2.stack | {"replicas": 1}, contract=("recovery",), advisory=(),
                         bounds=BoundRules(recovery_reloads=0, recovery_slack_s=0, min_recovery_s=10))
     config = StackConfig.from_fields(scenario.stack | {"litellm_version": DEFAULT_LITELLM_VERSION}, "R1")
-    run = Run(scenario, config,
-              results=tmp_path_factory.mktemp("results"), keep_stack=True)
+    run = Run(RunPlan(scenario, config, TrafficConfig(), results=tmp_path_factory.mktemp("results"), keep_stack=True))
     run.execute()
     yield run
     if run.kept_stack:

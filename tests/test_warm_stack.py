@@ -12,6 +12,7 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.faults import make_fault
+from chaos.plan import RunPlan
 from chaos.runner import Run
 from chaos.scenario import Scenario
 from chaos.schedule import Schedule, Step
@@ -79,10 +80,10 @@ def test_runs_on_a_warm_stack_record_the_reuse_and_their_own_evidence(pool, tmp_
     scenario = Scenario("W1", "worker-1's link down for 2 s", Schedule("W1", [
         Step("down", apply={"kind": "link_down", "link": "worker-1"}), Step("up", heal="down", delay_s=2)], recovery_s=0),
         stack={"replicas": 2}, contract=("recovery",), advisory=())
-    first = Run(scenario, CONFIG, TrafficConfig(front_door_rate=5), tmp_path, pool=pool)
+    first = Run(RunPlan(scenario, CONFIG, TrafficConfig(front_door_rate=5), tmp_path), pool=pool)
     first.execute()
     assert first.touched == {"worker-1"}
-    second = Run(scenario, CONFIG, TrafficConfig(front_door_rate=5), tmp_path, pool=pool)
+    second = Run(RunPlan(scenario, CONFIG, TrafficConfig(front_door_rate=5), tmp_path), pool=pool)
     second.execute()
     for run in (first, second):
         assert run.verdict.status == "pass", run.verdict_block

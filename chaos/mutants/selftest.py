@@ -18,10 +18,10 @@ from pathlib import Path
 
 from .. import scenarios
 from ..litellm_env import LiteLLMEnv
-from ..options import plan_traffic
+from ..options import RunSettings
 from ..paths import state_dir
+from ..plan import plan_run
 from ..runner import Run
-from ..stack import StackConfig
 from .build import build_mutant_env
 from .catalog import CAUGHT, MUTANTS, PASSES, Mutant
 
@@ -81,12 +81,9 @@ def _tmp_root() -> Path:
 
 
 def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float | None, backend: str, log) -> Row:
-    scenario = scenarios.get(name)
-    config = StackConfig.from_fields({"litellm_venv": env.root, "litellm_version": env.version} | scenario.stack,
-                                     f"scenario {name}")
+    settings = RunSettings(litellm_venv=env.root, rate=rate, results=results, backend=backend)
     t0 = time.monotonic()
-    traffic = plan_traffic(rate, None, scenario.schedule.rate_per_worker, len(config.models), config.replicas, env.version)
-    run = Run(scenario, config, traffic, results, backend=backend)
+    run = Run(plan_run(settings, scenarios.get(name), env.version))
     verdict = run.execute()
     observed = {"fail": CAUGHT, "pass": PASSES}.get(verdict.status, verdict.status)  # inconclusive or aborted
     logs = Path(run.evidence) / "logs"

@@ -388,9 +388,13 @@ def test_no_stall_takes_its_bound_from_an_unloaded_reference_and_is_unknown_unde
     h.add(40.0, "chat", "w1", "m1", latency=0.6)
     c = ctx()
     assert status(h, c, "no_stall") == PASS  # under the 1 s bound used before any calibration
-    c.stall_reference_s = 0.05  # calibrated: 10 x 50 ms = 500 ms
+    c.stall_reference_s = 0.05  # calibrated: 10 x 50 ms = 500 ms, but never under the 1 s floor
+    assert status(h, c, "no_stall") == PASS
+    h.ops.pop()
+    h.add(40.0, "chat", "w1", "m1", latency=2.5)
+    c.stall_reference_s = 0.2  # calibrated: 10 x 200 ms = 2 s
     r = checkers.check_safe("no_stall", h.ops, c)
-    assert r.status == FAIL and "unloaded p99 50 ms" in r.description
+    assert r.status == FAIL and "unloaded p99 200 ms" in r.description
     c.high_pressure = [(39.5, 41.0)]  # the CPU was saturated then: not judged there
     assert status(h, c, "no_stall") == PASS
     c.high_pressure = [(5.0, 30.0)]  # saturated for 25 of 60 s (over a quarter): cannot say

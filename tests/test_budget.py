@@ -117,3 +117,11 @@ def test_many_models_poll_listings_less_and_calibrate_apart():
     assert few.listing_rate_per_worker == 10.0 and many.listing_rate_per_worker == round(10.0 * 20 / 140, 2)
     Calibration.load().record("1.2.3@many-models", litellm_ms=120.0)
     assert budget(3, 140, "1.2.3", cores=2).litellm_ms == 120.0 and not budget(3, 3, "1.2.3", cores=2).calibrated
+
+
+def test_a_cpu_limit_caps_each_workers_share_of_the_budget():
+    free = budget(2, 3, "9.9.9", cores=2)  # 24 ms default: 2 x 60 % / 35 ms = 34/s for 2 workers, 17.1 each
+    limited = budget(2, 3, "9.9.9", cores=2, cpu_limit=0.25)  # 0.25 x 60 % / 24 ms = 6.2/s
+    assert free.rate_per_worker == pytest.approx(17.1, abs=0.1)
+    assert limited.rate_per_worker == pytest.approx(6.2, abs=0.1) and "capped by --cpu-limit 0.25" in limited.why
+    assert budget(2, 3, "9.9.9", cores=2, cpu_limit=2).rate_per_worker == free.rate_per_worker  # a loose limit changes nothing

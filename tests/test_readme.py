@@ -1,14 +1,45 @@
-"""The README stays true: .ci/run runs its test command, and the commands it shows exist."""
+"""The README and docs/ stay true: .ci/run runs the README's test command, and every `chaos` command
+and `--chaos-*` option they show exists, with the flags shown for it."""
 
 import re
 
+from chaos import options
 from chaos.cli import build_parser
 
 from .helpers import ROOT
 
+NESTED = ("images", "mutant", "nightly")  # verbs with verbs of their own
+
 
 def _bash_blocks(text: str) -> list[str]:
     return re.findall(r"```bash\n(.*?)```", text, re.S)
+
+
+def _pages() -> dict[str, str]:
+    pages = {"README.md": (ROOT / "README.md").read_text()}
+    pages |= {str(p.relative_to(ROOT)): p.read_text() for p in sorted((ROOT / "docs").rglob("*.md"))}
+    return pages
+
+
+def _commands(text: str) -> list[str]:
+    """`chaos ...` in inline code and the lines of code blocks that run chaos."""
+    inline = re.findall(r"`(?:\.venv/bin/)?(chaos [a-z][^`]*)`", text)
+    blocks = [body for lang, body in re.findall(r"```([a-z]*)\n(.*?)```", text, re.S) if lang != "python"]
+    lines = [re.sub(r"^.*?(?:\.venv/bin/)?(?=chaos )", "", ln).split("#")[0]
+             for block in blocks for ln in block.splitlines() if re.search(r"(^|[\s&/])chaos [a-z]", ln)]
+    return [c for c in inline + lines if c.startswith("chaos ")]
+
+
+def _parser_of(parser, words: list[str]):
+    sub = parser._subparsers._group_actions[0].choices
+    verb = words[1] if len(words) > 1 else ""
+    if verb not in sub:
+        return None, verb
+    p = sub[verb]
+    if verb in NESTED and len(words) > 2 and p._subparsers:
+        nested = p._subparsers._group_actions[0].choices
+        return (nested[words[2]], f"{verb} {words[2]}") if words[2] in nested else (None, f"{verb} {words[2]}")
+    return p, verb
 
 
 def test_ci_runs_the_readme_test_command():
@@ -22,9 +53,32 @@ def test_ci_runs_the_readme_test_command():
     assert (ROOT / tests.split("&& ")[-1]).exists()
 
 
-def test_readme_chaos_commands_exist():
+def test_every_chaos_command_shown_exists_with_its_flags():
+    parser = build_parser()
+    problems, seen = [], 0
+    for page, text in _pages().items():
+        for command in _commands(text):
+            words = command.split()
+            p, verb = _parser_of(parser, words)
+            if p is None:
+                problems.append(f"{page}: `{command.strip()}`: no verb {verb!r}")
+                continue
+            seen += 1
+            known = {s for a in p._actions for s in a.option_strings}
+            for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", command):
+                if flag not in known:
+                    problems.append(f"{page}: `{command.strip()}`: chaos {verb} has no {flag}")
+    assert seen > 20 and not problems, "\n".join(problems)
+
+
+def test_every_pytest_option_shown_exists():
+    known = {f"--chaos-{o.flag}" for o in options.OPTIONS if o.pytest} | {"--chaos-stack-scope"}
+    shown = {flag for text in _pages().values() for flag in re.findall(r"--chaos-[a-z][a-z0-9-]*", text)}
+    assert shown and shown <= known, shown - known
+
+
+def test_the_readme_is_a_front_door():
     readme = (ROOT / "README.md").read_text()
-    subcommands = set(build_parser()._subparsers._group_actions[0].choices)
-    shown = set(re.findall(r"^chaos (\w+)", readme, re.M)) | set(re.findall(r"\.venv/bin/chaos (\w+)", readme))
-    assert shown and shown <= subcommands, shown - subcommands
-    assert (ROOT / "scripts" / "bootstrap").exists()
+    assert len(readme.splitlines()) <= 160, "the reference belongs in docs/"
+    for link in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (ROOT / link).exists(), link

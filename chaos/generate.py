@@ -160,7 +160,9 @@ def _heal(rng: random.Random, sid: str, kind: str, worker: str, options: Options
 
 
 def _management(rng: random.Random, sid: str, kind: str, worker: str, shape: Shape, n: int, trigger: dict) -> Step:
-    via = {"via": "front_door"} if rng.random() < 0.4 else {"worker": worker}
+    # from every side: a worker, the front door, or straight into the DB (another replica, the admin UI)
+    side = rng.random()
+    via = {"via": "front_door"} if side < 0.3 else {"via": "db"} if side < 0.5 else {"worker": worker}
     if kind == "create":
         count = rng.choice([1, 1, 5, 20])
         return Step(sid, create_models=via | {"count": count, "prefix": f"g{n}", "parallel": count > 1 and rng.random() < 0.7},

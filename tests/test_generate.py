@@ -49,3 +49,13 @@ def test_weights_and_vocabulary_are_respected():
         generate(1, SHAPE, Options(weights={"pg_stop": 0}))
     with pytest.raises(UsageError, match="not a whole number"):
         generate("x", SHAPE)
+
+
+def test_model_changes_come_from_every_side():
+    sides = set()
+    for seed in range(200):
+        for step in generate(seed, SHAPE).steps:
+            change = step.create_models or step.delete_models or step.update_models
+            if change:
+                sides.add(change.get("via", "worker"))
+    assert sides == {"worker", "front_door", "db"}

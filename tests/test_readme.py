@@ -82,3 +82,11 @@ def test_the_readme_is_a_front_door():
     assert len(readme.splitlines()) <= 160, "the reference belongs in docs/"
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (ROOT / link).exists(), link
+
+
+def test_the_invariant_table_in_the_docs_names_every_invariant_once():
+    from chaos.oracle.checkers import CHECKERS
+
+    text = (ROOT / "docs" / "scenarios-and-oracle.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+)` \|", text, re.M)
+    assert sorted(rows) == sorted(CHECKERS), set(rows) ^ set(CHECKERS)

@@ -228,17 +228,16 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | N
 
     settings = options.check_settings(options.from_cli(args))
     plans = [plan_run(settings, scenario) for scenario in scenarios_]  # every bad input found before the first starts
-    codes = []
+    statuses = []
     with stack_pool(settings) as pool:
         # a scenario's repeats come together: they share one warm stack
         planned = [Run(plan, pool=pool, progress=Progress.for_terminal(plan.scenario.name)) for plan in plans for _ in range(repeat)]
         if announce:
             print(announce, file=sys.stderr, flush=True)
         for run in planned:
-            verdict = run.execute()
+            statuses.append(run.execute().status)
             print(run.verdict_block, flush=True)
-            codes.append(verdict.exit_code)
-    return max(codes, key=lambda c: SEVERITY[next(s for s, code in EXIT_CODES.items() if code == c)])
+    return EXIT_CODES[max(statuses, key=SEVERITY.get)]
 
 
 def cmd_run(args) -> int:

@@ -204,9 +204,18 @@ Proxy
 
 ### What LiteLLM version are you on ?
 
-v{version}
+v{version}{_component_versions(what)}
 """
     return scrub_paths(text, ev.path)
+
+
+def _component_versions(what: dict) -> str:
+    env = what.get("litellm_env") or {}
+    parts = [f"{what['litellm_variant']}" if what.get("litellm_variant") else "",
+             f"litellm-proxy-extras {env['proxy_extras_version']}" if env.get("proxy_extras_version") else "",
+             f"prisma-client-py {env['prisma_client_version']}" if env.get("prisma_client_version") else ""]
+    parts = [p for p in parts if p]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def engine_in_words(description: str | None) -> str:

@@ -318,7 +318,7 @@ def cmd_shrink(args) -> int:
 
 def cmd_bisect(args) -> int:
     from . import scenarios
-    from .bisect import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
+    from .bisection import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
     from .litellm_env import check_available
     from .plan import stack_pool
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from .binaries import DEBOOTSTRAP, TOXIPROXY, TOXIPROXY_CLI, TOXIPROXY_TAG
 from .docker_env import docker_client, image_exists
 from .errors import ChaosError, PrerequisiteMissing, UsageError
-from .litellm_env import PRISMA_CLIENT_VERSION, exclude_newer, release_time, uv_binary
 from .paths import cache_dir
-from .versions import check_litellm_version
+from .releases import exclude_newer, release_time, uv_binary
+from .versions import PRISMA_CLIENT_VERSION, check_litellm_version
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES_DIR = ROOT / "compose" / "images"

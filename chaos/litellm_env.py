@@ -17,10 +17,9 @@ import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import httpx
-
 from .errors import EnvironmentBuildError, PrerequisiteMissing, UsageError
 from .paths import cache_dir
+from .releases import Release, exclude_newer, nearest_installable, release_time, uv_binary, why_not_installable
 from .versions import PRISMA_CLIENT_VERSION, check_litellm_version
 
 STAMP = ".chaos-env.json"
@@ -29,7 +28,6 @@ MUTANT_MARKER = ".chaos-mutant.json"  # in a mutant gateway's venv (chaos selfte
 RELOAD_INTERVAL_ENV = "PROXY_CONFIG_RELOAD_INTERVAL_SECONDS"
 HARD_CODED_RELOAD_INTERVAL_S = 30.0
 # Wheels of one release are uploaded within minutes; nothing published later may be resolved.
-RELEASE_UPLOAD_MARGIN = dt.timedelta(minutes=30)
 
 # Run by the environment's own interpreter: facts about the LiteLLM installed there, without
 # importing litellm (slow).
@@ -143,8 +141,6 @@ def ensure_env(version: str, *, log=print) -> LiteLLMEnv:
 def check_installable(version: str, released: dt.datetime) -> None:
     """A release whose dependencies this machine's package index does not serve: one line naming
     the missing package and the nearest releases that do install (before anything is built)."""
-    from .releases import Release, nearest_installable, why_not_installable
-
     why = why_not_installable(Release(version, released, prerelease=False))
     if why is None:
         return
@@ -216,52 +212,6 @@ def _env_from_stamp(d: dict) -> LiteLLMEnv:
     for key in ("root", "bin_dir", "schema_path", "migrations_dir"):
         d[key] = Path(d[key])
     return LiteLLMEnv(**d)
-
-
-def index_url() -> str:
-    return (os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple").rstrip("/")
-
-
-_index_files: dict[str, list[dict]] = {}  # per index URL: read once per process (a pytest session, a bisect)
-
-
-def litellm_index_files() -> list[dict]:
-    """The files of every LiteLLM release on the package index (PEP 691 JSON)."""
-    url = f"{index_url()}/litellm/"
-    if url not in _index_files:
-        try:
-            resp = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60, follow_redirects=True)
-            resp.raise_for_status()
-            _index_files[url] = resp.json()["files"]
-        except (httpx.HTTPError, ValueError, KeyError) as exc:
-            raise EnvironmentBuildError(f"cannot read the LiteLLM release list from {url}: {exc}") from None
-    return _index_files[url]
-
-
-def release_time(version: str) -> dt.datetime:
-    """Upload time of the last file of litellm==version on the package index."""
-    times = [
-        f["upload-time"]
-        for f in litellm_index_files()
-        if f.get("upload-time") and (f["filename"].startswith(f"litellm-{version}-") or f["filename"] == f"litellm-{version}.tar.gz")
-    ]
-    if not times:
-        raise UsageError(f"--litellm {version}: no such release on the package index {index_url()}; pick a released "
-                         f"version (`chaos env --list` shows them)")
-    return max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times)
-
-
-def exclude_newer(released: dt.datetime) -> str:
-    """uv's --exclude-newer for a LiteLLM release: its upload time plus a margin for its own files."""
-    return (released + RELEASE_UPLOAD_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def uv_binary() -> str:
-    candidate = Path(sys.executable).parent / "uv"
-    found = str(candidate) if candidate.exists() else shutil.which("uv")
-    if not found:
-        raise EnvironmentBuildError("uv is not installed; `pip install uv` (it builds the LiteLLM environments)")
-    return found
 
 
 def _build(root: Path, version: str, released: dt.datetime) -> None:

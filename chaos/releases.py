@@ -9,7 +9,9 @@ says which package is missing and which nearby releases do."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,8 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .litellm_env import exclude_newer, index_url, litellm_index_files, uv_binary
+import httpx
+
+from .errors import EnvironmentBuildError, UsageError
 from .versions import COMPROMISED_LITELLM_VERSIONS, PRISMA_CLIENT_VERSION
+
+# a release's own files may be uploaded a while after its first one: uv resolves up to this after it
+RELEASE_UPLOAD_MARGIN = dt.timedelta(minutes=30)
 
 _FINAL = re.compile(r"^\d+\.\d+\.\d+(\.post\d+)?$")
 _WHY = (re.compile(r"there is no version of (\S+)"), re.compile(r"(\S+) was not found in the package registry"))
@@ -100,3 +107,49 @@ def nearest_installable(version: str, *, tries: int = 4) -> tuple[str | None, st
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.map(first, (older, newer))
     return a, b
+
+
+def index_url() -> str:
+    return (os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple").rstrip("/")
+
+
+_index_files: dict[str, list[dict]] = {}  # per index URL: read once per process (a pytest session, a bisect)
+
+
+def litellm_index_files() -> list[dict]:
+    """The files of every LiteLLM release on the package index (PEP 691 JSON)."""
+    url = f"{index_url()}/litellm/"
+    if url not in _index_files:
+        try:
+            resp = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60, follow_redirects=True)
+            resp.raise_for_status()
+            _index_files[url] = resp.json()["files"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            raise EnvironmentBuildError(f"cannot read the LiteLLM release list from {url}: {exc}") from None
+    return _index_files[url]
+
+
+def release_time(version: str) -> dt.datetime:
+    """Upload time of the last file of litellm==version on the package index."""
+    times = [
+        f["upload-time"]
+        for f in litellm_index_files()
+        if f.get("upload-time") and (f["filename"].startswith(f"litellm-{version}-") or f["filename"] == f"litellm-{version}.tar.gz")
+    ]
+    if not times:
+        raise UsageError(f"--litellm {version}: no such release on the package index {index_url()}; pick a released "
+                         f"version (`chaos env --list` shows them)")
+    return max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times)
+
+
+def exclude_newer(released: dt.datetime) -> str:
+    """uv's --exclude-newer for a LiteLLM release: its upload time plus a margin for its own files."""
+    return (released + RELEASE_UPLOAD_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def uv_binary() -> str:
+    candidate = Path(sys.executable).parent / "uv"
+    found = str(candidate) if candidate.exists() else shutil.which("uv")
+    if not found:
+        raise EnvironmentBuildError("uv is not installed; `pip install uv` (it builds the LiteLLM environments)")
+    return found

@@ -38,7 +38,7 @@ from .scenario import Scenario
 from .stack import BACKENDS, Stack, StackConfig
 from .stack.pool import StackPool
 from .stack.model_reads import MODEL_TABLE
-from .traffic import TrafficConfig, TrafficEngine
+from .traffic import TrafficEngine
 
 __all__ = ["Run", "Scenario", "baseline_problem", "steady_state_deviation"]
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chaos.bisect import BAD, FLAKY, GOOD, UNUSABLE, Tried, bisect, judge
+from chaos.bisection import BAD, FLAKY, GOOD, UNUSABLE, Tried, bisect, judge
 from chaos.explore import group_runs, scenario_for, signature
 from chaos.generate import Shape
 from chaos.schedule import Schedule, Step

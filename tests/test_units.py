@@ -10,7 +10,7 @@ from chaos import registry
 from chaos.errors import PortInUse, UsageError
 from chaos.ports import is_free, pick_free_ports, ports_from_base
 from chaos.procs import is_same_process, proc_start_ticks
-from chaos.secrets import REDACTED, Redactor, new_key
+from chaos.keys import REDACTED, Redactor, new_key
 from chaos.stack.config import RestartPolicy, StackConfig
 from chaos.versions import COMPROMISED_LITELLM_VERSIONS, check_litellm_version
 

@@ -30,7 +30,7 @@ from ..litellm_env import LiteLLMEnv, prisma_engine_description
 from ..paths import runs_dir
 from ..ports import HOST, pick_free_ports, ports_from_base
 from ..procs import proc_start_ticks
-from ..secrets import Redactor, new_key
+from ..keys import Redactor, new_key
 from . import db_state, seed
 from .base import Stack, WorkerInfo, WorkerState
 from .config import StackConfig

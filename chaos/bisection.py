@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from .errors import UsageError
 from .oracle.checkers import CHECKERS
+from .oracle.verdict import FAILED, PASS
 from .releases import Release, releases, version_key, why_not_installable
 from .versions import COMPROMISED_LITELLM_VERSIONS, check_litellm_version
 
@@ -65,12 +66,12 @@ def candidates(good: str, bad: str, include_prereleases: bool) -> tuple[list[str
 
 def judge(statuses: list[str]) -> str:
     """The outcome of a version's runs; a run that could not judge (aborted, not checked) does not count."""
-    judged = [s for s in statuses if s in ("pass", "fail")]
+    judged = [s for s in statuses if s in (PASS, FAILED)]
     if not judged:
         return UNUSABLE
-    if all(s == "pass" for s in judged):
+    if all(s == PASS for s in judged):
         return GOOD
-    if all(s == "fail" for s in judged):
+    if all(s == FAILED for s in judged):
         return BAD
     return FLAKY
 

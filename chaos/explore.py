@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 
 from .generate import Options, Shape, generate
+from .oracle.verdict import FAILED
 from .report.evidence import load_evidence
 from .report.summary import replay_command
 from .scenario import RESTART_ADVISORY, RESTART_CONTRACT, Scenario
@@ -80,7 +81,7 @@ class Group:
 def group_runs(results: list[dict]) -> list[Group]:
     groups: dict[tuple, Group] = {}
     for r in results:
-        if r["status"] == "fail":
+        if r["status"] == FAILED:
             groups.setdefault(tuple(tuple(x) if isinstance(x, list) else x for x in r["signature"]), Group(r["signature"])).runs.append(r)
     return sorted(groups.values(), key=lambda g: -len(g.runs))
 
@@ -117,7 +118,7 @@ def explore(first_seed: int, shape: Shape, make_run, *, runs: int | None, budget
         results.append({"seed": seed, "status": run.verdict.status, "signature": list(sig), "evidence": str(run.evidence),
                         "steps": len(scenario.schedule.steps), "seconds": run.verdict.durations.get("total_s"),
                         "replay": replay_command(ev)})
-        log(f"explore: seed {seed}: {run.verdict.status}" + (f": {describe(sig)}" if run.verdict.status == "fail" else ""))
+        log(f"explore: seed {seed}: {run.verdict.status}" + (f": {describe(sig)}" if run.verdict.status == FAILED else ""))
         seed += 1
     groups = group_runs(results)
     meta = {"first_seed": first_seed, "replicas": shape.replicas, "runs": len(results),

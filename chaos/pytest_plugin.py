@@ -200,6 +200,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
     """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
     (its verdict, evidence folder and console verdict block)."""
     from . import scenarios
+    from .oracle.verdict import ABORTED, INCONCLUSIVE, NOT_APPLICABLE
     from .plan import plan_run
     from .runner import Run
 
@@ -219,11 +220,11 @@ def chaos_runs(request, chaos_settings, chaos_pool):
                 print("\n" + run.stack.inspection_hint(), file=sys.stderr, flush=True)
             cache[(name, version)] = run
         run = cache[(name, version)]
-        if run.verdict.status == "aborted":
+        if run.verdict.status == ABORTED:
             raise ScenarioAborted(f"{name} on LiteLLM {version} aborted: {run.verdict.reason}\n{run.verdict_block}")
-        if run.verdict.status == "not_applicable":
+        if run.verdict.status == NOT_APPLICABLE:
             pytest.skip(f"{name} on LiteLLM {version} not applicable: {run.verdict.reason}")
-        if run.verdict.status == "inconclusive":
+        if run.verdict.status == INCONCLUSIVE:
             raise ScenarioInconclusive(f"{name} on LiteLLM {version} inconclusive: {run.verdict.reason}\n{run.verdict_block}")
         return run
 

@@ -31,7 +31,7 @@ from .oracle.classify import INVALID_MODEL, OK, definite
 from .oracle.context import FAIL, CheckContext, InvariantResult, result
 from .oracle.decide import decided_by
 from .oracle.latency import baseline_p99
-from .oracle.verdict import ABORTED, FAILED, NOT_APPLICABLE, Verdict, verdict_of
+from .oracle.verdict import ABORTED, FAILED, NOT_APPLICABLE, PASS, Verdict, verdict_of
 from .plan import RunPlan
 from .progress import Progress
 from .scenario import Scenario
@@ -150,7 +150,7 @@ class Run:
 
     def _finish(self, verdict: Verdict | None, pool: StackPool, marks: dict, t_start: float) -> None:
         """Whatever happened: the verdict and the evidence written, the stack kept, handed back or torn down."""
-        failed = verdict is None or verdict.status != "pass"
+        failed = verdict is None or verdict.status != PASS
         stack = self.stack or pool.stack
         if verdict is not None:
             verdict.stack = stack.describe() if stack else {}

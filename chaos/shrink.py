@@ -21,6 +21,7 @@ from typing import Iterator
 
 from .errors import UsageError
 from .explore import signature
+from .oracle.verdict import FAILED
 from .report.evidence import load_evidence
 from .scenario import Scenario
 from .schedule import Schedule
@@ -86,7 +87,7 @@ def shrink(folder: Path, tries: int, make_run, *, out: Path, log=print) -> dict:
         for k in range(tries):
             run = make_run(scenario)
             got = load_evidence(run.evidence)
-            same = got.status == "fail" and signature(got.verdict, got.events) == target
+            same = got.status == FAILED and signature(got.verdict, got.events) == target
             hits += same
             runs.append({"candidate": label, "try": k + 1, "status": got.status, "same_failure": same,
                          "evidence": str(run.evidence), "seconds": run.verdict.durations.get("total_s")})

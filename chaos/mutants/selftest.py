@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import scenarios
 from ..litellm_env import LiteLLMEnv
+from ..oracle.verdict import FAILED, PASS
 from ..options import RunSettings
 from ..paths import state_dir
 from ..plan import plan_run
@@ -85,7 +86,7 @@ def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float 
     t0 = time.monotonic()
     run = Run(plan_run(settings, scenarios.get(name), env.version))
     verdict = run.execute()
-    observed = {"fail": CAUGHT, "pass": PASSES}.get(verdict.status, verdict.status)  # inconclusive or aborted
+    observed = {FAILED: CAUGHT, PASS: PASSES}.get(verdict.status, verdict.status)  # inconclusive or aborted
     logs = Path(run.evidence) / "logs"
     mark = ACTIVE_MARK.format(name=mutant.name)
     active = any(mark in p.read_text(errors="replace") for p in logs.glob("worker-*.log"))

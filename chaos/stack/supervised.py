@@ -21,16 +21,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 import httpx
-import requests
 
 from .. import registry, watchdog
 from ..errors import StackStartError, UsageError, WorkerNotReady
 from ..events import EventLog
+from ..keys import Redactor, new_key
 from ..litellm_env import LiteLLMEnv, prisma_engine_description
 from ..paths import runs_dir
 from ..ports import HOST, pick_free_ports, ports_from_base
 from ..procs import proc_start_ticks
-from ..keys import Redactor, new_key
 from . import db_state, seed
 from .base import Stack, WorkerInfo, WorkerState
 from .config import StackConfig
@@ -514,7 +513,7 @@ class SupervisedStack(Stack):
         if self.toxiproxy and self.toxiproxy.process.running():
             try:
                 state = self.toxiproxy.state()
-            except (requests.RequestException, ValueError) as exc:
+            except (httpx.HTTPError, ValueError) as exc:
                 state = {"error": f"could not read Toxiproxy's state: {exc}"}
             (self.log_dir / "toxiproxy-state.json").write_text(json.dumps(state, indent=2))
 

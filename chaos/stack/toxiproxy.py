@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
+import httpx
 from toxiproxy import Toxiproxy
 from toxiproxy.api import APIConsumer
 
@@ -45,11 +45,11 @@ class ToxiproxyAPI:
 
     def state(self) -> dict:
         """Every proxy with its toxics, as the server reports them (for the evidence folder)."""
-        return requests.get(f"http://{HOST}:{self.api_port}/proxies", timeout=5).json()
+        return httpx.get(f"http://{HOST}:{self.api_port}/proxies", timeout=5).json()
 
     def reset(self) -> None:
         """Toxiproxy's own reset (every proxy enabled, every toxic removed), confirmed."""
-        requests.post(f"http://{HOST}:{self.api_port}/reset", timeout=5).raise_for_status()
+        httpx.post(f"http://{HOST}:{self.api_port}/reset", timeout=5).raise_for_status()
         clean = wait_until(lambda: all(p["enabled"] and not p["toxics"] for p in self.state().values()), 5)
         if not clean:
             raise StackStartError(f"Toxiproxy did not reset: {self.state()}")

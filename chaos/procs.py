@@ -86,7 +86,7 @@ def tail(path: Path, lines: int = 15) -> str:
 
 
 class ManagedProcess:
-    """One component process. Not restarted by itself: see stack.supervisor for that."""
+    """One component process. Not restarted by itself: see stack.restarts for that."""
 
     def __init__(
         self,

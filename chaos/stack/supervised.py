@@ -30,13 +30,13 @@ from ..litellm_env import LiteLLMEnv, prisma_engine_description
 from ..paths import runs_dir
 from ..ports import HOST, pick_free_ports, ports_from_base
 from ..procs import proc_start_ticks
+from ..waiting import wait_until
 from . import db_state, seed
 from .base import Stack, WorkerInfo, WorkerState
 from .config import StackConfig
 from .litellm_worker import LiteLLMWorker, WorkerSettings
 from .model_reads import ModelReadWatcher
-from .supervisor import Supervisor
-from ..waiting import wait_until
+from .restarts import Supervisor
 
 # A worker waited on with its DB healthy (stack start, warm reset) that exits this often without
 # answering cannot start here (an import error, say): give up at once rather than at the timeout.

@@ -266,3 +266,19 @@ def test_issue_report_of_a_passing_run_has_nothing_to_report(tmp_path):
     out = run_cli("report", str(folder), "--issue")
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0
     assert "nothing to report" in out.stderr
+
+
+def test_the_issue_leads_with_the_first_invalid_model_answer_not_the_first_violation(tmp_path):
+    folder = make_evidence(tmp_path / "run", workers=2, seconds=40, violations_at=(30.0,))
+    verdict = json.loads((folder / "verdict.json").read_text())
+    invalid = next(i for i in verdict["invariants"] if i["status"] == "fail")
+    earlier = json.loads(json.dumps(invalid["violations"][0]))
+    earlier["first"] = earlier["last"] = earlier["first"] | {"t": earlier["first"]["t"] - 5, "cls": "not_listed", "status": 200}
+    verdict["invariants"].append({"name": "models_loaded_before_ready", "description": "ready only once loaded",
+                                  "status": "fail", "role": "contract", "violations": [earlier]})
+    verdict["first_violation"] = ["models_loaded_before_ready", earlier]
+    (folder / "verdict.json").write_text(json.dumps(verdict))
+    assert run_cli("report", str(folder), "--issue", "--out", str(tmp_path / "bug.md")).returncode == 0
+    md = (tmp_path / "bug.md").read_text()
+    assert md.startswith("# [Bug]: worker-2 answers invalid model (HTTP 400)")
+    assert "(it broke the expectation `no_invalid_model_strict`" in md

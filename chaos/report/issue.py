@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import UsageError
 from .evidence import Evidence, load_evidence
 from .logwindow import log_window
-from .summary import STATUS_WORDS, class_totals, first_violation
+from .summary import STATUS_WORDS, class_totals, first_violation, headline_violation
 
 # how a step's fault reads in a report
 _FAULTS = {
@@ -83,7 +83,7 @@ def step_in_words(step: dict) -> str:
 
 
 def _violation_in_words(ev: Evidence) -> str:
-    fv = first_violation(ev)
+    fv = headline_violation(ev)
     inv = next((i for i in ev.verdict.get("invariants", []) if i["name"] == fv.invariant), {})
     v = next((x for x in inv.get("violations", []) if x.get("worker") == fv.worker and x.get("model") == fv.model), {})
     seconds = (v.get("last", {}).get("t", fv.t) - v.get("first", {}).get("t", fv.t)) if v else 0
@@ -124,7 +124,7 @@ def _config(ev: Evidence) -> str:
 def issue_markdown(ev: Evidence, png_name: str) -> str:
     """The report, under the headings of LiteLLM's bug-report template (.github/ISSUE_TEMPLATE/bug_report.yml)."""
     what, schedule = ev.what_ran, ev.schedule or {}
-    fv = first_violation(ev)
+    fv = headline_violation(ev)
     contract = [i for i in ev.verdict.get("invariants", []) if i.get("role", "contract") == "contract"]
     title = f"[Bug]: {fv.worker} answers {fv.cls.replace('_', ' ')} ({'HTTP ' + str(fv.status) if fv.status else 'no answer'}) " \
             f"for valid models in scenario {ev.scenario} (LiteLLM {what.get('litellm_version')})"
@@ -192,7 +192,7 @@ scripts/bootstrap    # PostgreSQL, HAProxy, Toxiproxy, and LiteLLM in a virtuale
 
 ### Relevant log output
 
-{fv.worker}'s log around the first offending answer:
+{fv.worker}'s log around that answer:
 
 ```shell
 {excerpt}

@@ -28,7 +28,22 @@ def first_violation(ev: Evidence) -> FirstViolation | None:
     first = ev.verdict.get("first_violation")
     if not first:
         return None
-    name, v = first
+    return _violation(ev, *first)
+
+
+def headline_violation(ev: Evidence) -> FirstViolation | None:
+    """What a bug report leads with: the first 'Invalid model name' a contract invariant counted
+    (the harm under test), else the first violation."""
+    invalid = [(v["first"]["t"], inv["name"], v) for inv in ev.verdict.get("invariants", [])
+               if inv.get("role", "contract") == "contract" and inv.get("status") == "fail"
+               for v in inv.get("violations", []) if (v.get("first") or {}).get("cls") == "invalid_model"]
+    if not invalid:
+        return first_violation(ev)
+    _, name, v = min(invalid, key=lambda x: x[0])
+    return _violation(ev, name, v)
+
+
+def _violation(ev: Evidence, name: str, v: dict) -> FirstViolation:
     op = v.get("first", {})
     t = op.get("t", 0.0)
     fault = ev.faults_before(t)

@@ -58,7 +58,13 @@ NEW_MODEL_NOT_ON_OTHER_WORKERS = (
 SLOW_PARALLEL_CREATES = (
     f"{ISSUE} (sibling): 50 parallel /model/new calls are served one after the other; on this 2-core "
     "machine some take over 60 s (the front door's 504) and some new models reach the other workers "
-    "later than the bound (load-dependent)"
+    "later than the bound. Under the load budget (2026-12-04) S13 (3 replicas) still failed 2 of 2 with CPU "
+    "pressure avg 42-51 %, max 97 %: the creates themselves saturate 2 cores"
+)
+SLOW_PARALLEL_CREATES_2 = (
+    SLOW_PARALLEL_CREATES.split(". Under")[0] + ". Under the load budget (2026-12-04) S8 (2 replicas) failed 1, passed 1 "
+    "and was inconclusive 1 of 3 runs, CPU pressure avg 30-43 %, max 97 %: it depends on how long the 50 creates hold "
+    "the CPU"
 )
 READY_WHILE_INVALID = (
     f"{ISSUE}, partly fixed: a worker restarted while its DB is unreachable says ready (readiness 200) and answers "
@@ -72,10 +78,6 @@ FRONT_DOOR_TIMING = (
 READINESS_RACE = (
     f"{ISSUE}, partly fixed: while its DB is unreachable at start the worker answers 400 'Invalid model name'; "
     "whether its readiness already says 200 then differs from run to run (seen both ways)"
-)
-SLOW_CREATE = (
-    "one /model/new on a 3-replica fleet took over 60 s (the management timeout) while the reload job kept "
-    "overrunning its 5 s interval on this 2-core machine (load-dependent; seen once)"
 )
 ROLLING_RESTART_TIMING = (
     f"{ISSUE}: whether a replica restarted during the flap lands in its 'Invalid model name' window, and how "
@@ -92,10 +94,12 @@ UPDATE_NOT_LOCAL = (
     "(seen with an earlier revision of this suite)"
 )
 EARLIER_REVISION = " (seen with an earlier revision of this suite, not re-run since)"
+REOBSERVED = " (re-run under the load budget, 2026-12-04: failed again, CPU pressure avg 26-38 %)"
 SLOW_PROBES_WHILE_STUCK = "probes slowed while the stuck worker restarts (load-dependent)"
 LOADED_MACHINE = (
-    "at 40 chats/s per worker a 2-core machine runs short of CPU while a worker starts or models are created: "
-    "chats queue past the no_stall bound (load-dependent; advisory here)"
+    "seen before the load budget: at 40 chats/s per worker a 2-core machine ran short of CPU while a worker started "
+    "or models were created, and chats queued past no_stall's bound (then 250 ms); not seen failing since the budget "
+    "and the 1 s floor (S7, S10, S12 on 1.106.2 and 1.108.7, 2026-12-04), kept non-strict until these are re-run"
 )
 LISTS_NONE = "; its /v1/models lists none of the models meanwhile"
 STUCK_LISTING = STUCK + LISTS_NONE
@@ -114,12 +118,14 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     ("S4", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),  # the replica restarted mid-flap
     ("S6", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
     ("S7", "1.82.3"): fails(NEW_MODEL_NOT_ON_OTHER_WORKERS, "client_invalid_model", "no_invalid_model_strict"),
-    ("S8", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
+    ("S8", "1.82.3"): fails(NEW_MODEL_NOT_ON_OTHER_WORKERS + REOBSERVED, "read_after_create", "client_invalid_model",
+                            "no_invalid_model_strict"),
     ("S9", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
     ("S10", "1.82.3"): flaky(UPDATE_NOT_LOCAL, "update_propagates"),
-    ("S12", "1.82.3"): {**flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "client_invalid_model"),
+    ("S12", "1.82.3"): {**fails(NEW_MODEL_NOT_ON_OTHER_WORKERS + REOBSERVED, "client_invalid_model", "no_invalid_model_strict"),
                         **flaky(FRONT_DOOR_READ_BACK, "read_after_create")},
-    ("S13", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + EARLIER_REVISION, "read_after_create", "client_invalid_model"),
+    ("S13", "1.82.3"): fails(NEW_MODEL_NOT_ON_OTHER_WORKERS + REOBSERVED, "read_after_create", "client_invalid_model",
+                             "no_invalid_model_strict"),
     # 1.106.2
     ("S1", "1.106.2"): {**fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT), **flaky(LOADED_MACHINE, "no_stall")},
     ("S2", "1.106.2"): fails(STUCK_DB_ONLY_SETTING + LISTS_NONE, *RESTART_BROKEN, "listing_consistent"),
@@ -138,8 +144,7 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     ("S3", "1.108.7"): flaky(READY_BEFORE_MODELS + " (seen both ways)", "models_loaded_before_ready"),
     ("S4", "1.108.7"): flaky(ROLLING_RESTART_TIMING, *DURING_FAULT, "recovery"),
     ("S6", "1.108.7"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
-    ("S7", "1.108.7"): {**flaky(SLOW_CREATE, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
-    ("S8", "1.108.7"): {**fails(SLOW_PARALLEL_CREATES, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
+    ("S8", "1.108.7"): {**flaky(SLOW_PARALLEL_CREATES_2, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
     ("S9", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
                         **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
     ("S12", "1.106.2"): flaky(FRONT_DOOR_READ_BACK, "read_after_create"),
@@ -149,7 +154,8 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
 # Observed passing (every invariant): S5 on 1.82.3 (S11 with an earlier revision); S5, S10, S11, S12 on 1.106.2; S5, S11 on 1.108.7.
 # Under the load budget (2026-12-04, benchmarks/verdict_stability.py): S5, S10, S11, S12 passed 5 of 5 on 1.106.2 and
 # on 1.108.7 (S10 with its changes from every side; its "slow delete, seen once under load" entry is gone); S7 3 of 3
-# on 1.106.2 (its no_stall entry is gone: the one slow chat, 0.41 s during a reload, is under no_stall's 1 s floor).
+# on 1.106.2 (its no_stall entry is gone: the one slow chat, 0.41 s during a reload, is under no_stall's 1 s floor);
+# S7 2 of 2 on 1.108.7 (its "one slow /model/new, seen once" and no_stall entries are gone).
 
 
 def expectation(scenario: str, version: str, invariant: str) -> Expectation | None:

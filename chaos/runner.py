@@ -60,7 +60,6 @@ class Run:
 
     def __init__(self, plan: RunPlan, *, pool: StackPool | None = None, progress: Progress | None = None,
                  tail_s: float = 3.0):
-        self.plan = plan
         self.scenario = plan.scenario
         self.stack_config = plan.stack
         self.traffic_config = plan.traffic

@@ -3,9 +3,10 @@ litellm-chaos`; the pytest plugin registers itself):
 
     pytest -m chaos examples/ --chaos-litellm 1.108.7
 
-Its own proxy config (my-proxy-config.yaml: its models and settings; litellm-chaos points the
-models at a fake upstream and says what else it overrides), one schedule of its own, one of the
-built-in scenarios."""
+Its own proxy config (my-proxy-config.yaml: its settings and a config model) and the models it keeps
+in the DB (my-db-models.yaml, seeded into the test stack's DB: the incident's setup; without DB models
+the restart scenarios are not applicable), litellm-chaos pointing every model at a fake upstream and
+saying what else it overrides; one schedule of its own, one of the built-in scenarios."""
 
 import dataclasses
 from pathlib import Path
@@ -21,8 +22,9 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="session")
 def chaos_settings(chaos_settings):
-    """Every run of this suite uses our proxy config (the --chaos-* options still apply)."""
-    return dataclasses.replace(chaos_settings, litellm_config=HERE / "my-proxy-config.yaml")
+    """Every run of this suite uses our proxy config and our DB models (the --chaos-* options still apply)."""
+    return dataclasses.replace(chaos_settings, litellm_config=HERE / "my-proxy-config.yaml",
+                               db_models_from=HERE / "my-db-models.yaml")
 
 
 def test_our_models_survive_a_short_database_outage(chaos_run):

@@ -117,3 +117,15 @@ def test_model_read_watcher_reads_worker_reloads_from_postgres_log(tmp_path):
     # one burst per worker; the half-written last line is read once it is complete
     assert [(e["worker"], e["wall"]) for e in reads] == [("worker-2", 1795317870.948), ("worker-1", 1795317875.948)]
     assert reads[0]["t"] < reads[1]["t"]
+
+
+def test_db_seeding_encrypts_string_parameters_only_as_litellm_does():
+    import json
+
+    from chaos.models import ModelSpec
+    from chaos.stack.seed import encrypted_params
+
+    spec = ModelSpec("m", "openai/m", {"rpm": 600, "timeout": 30, "drop_params": True})
+    stored = json.loads(encrypted_params(spec, "http://127.0.0.1:9", "salt"))
+    assert stored["rpm"] == 600 and stored["timeout"] == 30 and stored["drop_params"] is True
+    assert stored["model"] != "openai/m" and isinstance(stored["model"], str)  # strings encrypted

@@ -41,8 +41,9 @@ def encrypt_like_litellm(value: str, salt_key: str) -> str:
 
 
 def encrypted_params(spec: ModelSpec, upstream_url: str, salt_key: str, route: str | None = None) -> str:
+    """As /model/new stores them: string parameters encrypted, the others (rpm: 600, timeout: 30) as they are."""
     params = spec.litellm_params(upstream_url, route)
-    return json.dumps({k: encrypt_like_litellm(v, salt_key) for k, v in params.items()})
+    return json.dumps({k: encrypt_like_litellm(v, salt_key) if isinstance(v, str) else v for k, v in params.items()})
 
 
 def db_rows(specs, upstream_url: str, salt_key: str) -> list[dict]:

@@ -63,7 +63,7 @@ def main() -> None:
     recorded = sum(len(t) for t in times.values())
     print(f"recorded times: {recorded} (scenario, version) pairs of {len(scenarios.SCENARIOS) * len(TESTED_LITELLM_VERSIONS)}; "
           "the others take their scenario's median on other versions, else the median of all")
-    print(f"| runners per version | shards | longest shard (min) | night, a runner per shard (min) |\n|---|---|---|---|")
+    print("| runners per version | shards | longest shard (min) | night, a runner per shard (min) |\n|---|---|---|---|")
     for n in (1, 4, 8):
         shards = nightly.plan(list(TESTED_LITELLM_VERSIONS), list(scenarios.SCENARIOS), n, times)
         print(f"| {n} | {len(shards)} | {max(s.seconds for s in shards) / 60:.0f} | {nightly.night_estimate_s(shards) / 60:.0f} |")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.docker_env import docker_client  # noqa: E402
-from chaos.images import build_all, options_from_environment  # noqa: E402
+from chaos.host.docker_env import docker_client  # noqa: E402
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION  # noqa: E402
 from chaos.stack import StackConfig  # noqa: E402
-from chaos.stack.compose import ComposeStack  # noqa: E402
-from chaos.versions import DEFAULT_LITELLM_VERSION  # noqa: E402
+from chaos.stack.backends.compose import ComposeStack  # noqa: E402
+from chaos.stack.backends.images import build_all, options_from_environment  # noqa: E402
 
 
 def build_from_nothing(version: str) -> None:

@@ -16,13 +16,12 @@ import random
 import time
 
 import httpx
+from probe_engine import MODELS, start_upstreams
 
-from chaos.history import History
 from chaos.oracle.context import CheckContext
 from chaos.oracle.listing import check_listing_consistent
+from chaos.run.history import History
 from chaos.traffic import TrafficConfig, TrafficEngine
-
-from probe_engine import MODELS, start_upstreams
 
 
 def _group_cpu(pids: list[int]) -> float:

@@ -13,10 +13,10 @@ import os
 import time
 
 from chaos import LocalStack, StackConfig
-from chaos.history import History
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 from chaos.oracle.classify import OK
+from chaos.run.history import History
 from chaos.traffic import TrafficConfig, TrafficEngine
-from chaos.versions import DEFAULT_LITELLM_VERSION
 
 
 def busy_and_total() -> tuple[int, int]:

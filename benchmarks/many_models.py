@@ -15,15 +15,14 @@ import os
 import random
 import time
 
-
-from chaos.history import History
-from chaos.models import generated
-from chaos.options import plan_traffic
-from chaos.runner import pair_intervals
-from chaos.traffic import TrafficConfig, TrafficEngine
-from chaos.versions import DEFAULT_LITELLM_VERSION
-
 from probe_engine import start_upstreams, window_caught
+
+from chaos.litellm.models import generated
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
+from chaos.options import plan_traffic
+from chaos.run.history import History
+from chaos.run.runner import pair_intervals
+from chaos.traffic import TrafficConfig, TrafficEngine
 
 
 def real_stack(version: str, n: int, seconds: float) -> None:

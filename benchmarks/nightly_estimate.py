@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chaos import nightly, scenarios  # noqa: E402
-from chaos.versions import TESTED_LITELLM_VERSIONS  # noqa: E402
+
+from chaos.scenarios import catalog
+from chaos.litellm.versions import TESTED_LITELLM_VERSIONS  # noqa: E402
 
 
 def run_seconds(verdict: dict) -> float | None:
@@ -44,7 +46,7 @@ def record(folders: list[Path]) -> dict:
         if v.get("status") in ("aborted", "not_applicable") or stack.get("litellm_variant") or len(stack.get("models") or []) > 20:
             continue  # mutants, patched builds and many-model runs are not the nightly's
         seconds = run_seconds(v)
-        if seconds and v.get("scenario") in scenarios.SCENARIOS and stack.get("litellm_version"):
+        if seconds and v.get("scenario") in catalog.SCENARIOS and stack.get("litellm_version"):
             seen[(stack["litellm_version"], v["scenario"])].append(seconds)
     times = defaultdict(dict)
     for (version, name), values in sorted(seen.items()):
@@ -61,11 +63,11 @@ def main() -> None:
         nightly.RUN_TIMES.write_text(json.dumps(record(args.record), indent=2) + "\n")
     times = nightly.load_times()
     recorded = sum(len(t) for t in times.values())
-    print(f"recorded times: {recorded} (scenario, version) pairs of {len(scenarios.SCENARIOS) * len(TESTED_LITELLM_VERSIONS)}; "
+    print(f"recorded times: {recorded} (scenario, version) pairs of {len(catalog.SCENARIOS) * len(TESTED_LITELLM_VERSIONS)}; "
           "the others take their scenario's median on other versions, else the median of all")
     print("| runners per version | shards | longest shard (min) | night, a runner per shard (min) |\n|---|---|---|---|")
     for n in (1, 4, 8):
-        shards = nightly.plan(list(TESTED_LITELLM_VERSIONS), list(scenarios.SCENARIOS), n, times)
+        shards = nightly.plan(list(TESTED_LITELLM_VERSIONS), list(catalog.SCENARIOS), n, times)
         print(f"| {n} | {len(shards)} | {max(s.seconds for s in shards) / 60:.0f} | {nightly.night_estimate_s(shards) / 60:.0f} |")
 
 

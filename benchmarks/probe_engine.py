@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from chaos.history import History
+from chaos.host.ports import pick_free_ports
 from chaos.oracle.classify import INVALID_MODEL
-from chaos.ports import pick_free_ports
+from chaos.run.history import History
 from chaos.traffic import TrafficConfig, TrafficEngine
 
 ROOT = Path(__file__).resolve().parents[1]

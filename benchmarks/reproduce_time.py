@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.versions import INCIDENT_LITELLM_VERSION
+from chaos.litellm.versions import INCIDENT_LITELLM_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 

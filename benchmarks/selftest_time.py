@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.litellm_env import ensure_env
+from chaos.litellm.env import ensure_env
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 from chaos.mutants import selftest
-from chaos.versions import DEFAULT_LITELLM_VERSION
 
 
 def main() -> None:

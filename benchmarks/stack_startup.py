@@ -10,7 +10,7 @@ import statistics
 import time
 
 from chaos import LocalStack, StackConfig
-from chaos.versions import DEFAULT_LITELLM_VERSION
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 
 
 def one_run(version: str, replicas: int) -> dict:

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chaos import scenarios  # noqa: E402
+
+from chaos.scenarios import catalog
 from scenarios.expectations import expected_verdict  # noqa: E402
 
 
@@ -46,7 +48,7 @@ def main() -> None:
     parser.add_argument("--cpu-limit", type=float, help="CPUs per worker (chaos run --cpu-limit)")
     parser.add_argument("--results", type=Path, default=ROOT / "chaos-results" / "bench-stability")
     args = parser.parse_args()
-    names = args.scenario or [n for n in scenarios.SCENARIOS if not args.expected_pass or expected_verdict(n, args.litellm) == "pass"]
+    names = args.scenario or [n for n in catalog.SCENARIOS if not args.expected_pass or expected_verdict(n, args.litellm) == "pass"]
     t0 = time.monotonic()
     subprocess.run([sys.executable, "-m", "chaos.cli", "run", *names, "--repeat", str(args.runs), "--litellm", args.litellm,
                     "--results", str(args.results), *(["--cpu-limit", str(args.cpu_limit)] if args.cpu_limit else [])], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)

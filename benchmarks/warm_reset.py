@@ -10,9 +10,9 @@ import os
 import statistics
 import time
 
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 from chaos.stack import StackConfig
 from chaos.stack.pool import StackPool
-from chaos.versions import DEFAULT_LITELLM_VERSION
 
 
 def main() -> None:

@@ -12,13 +12,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import doctor, options, registry, teardown
-from .errors import ChaosError, RunNotFound, UsageError
-from .oracle.verdict import EXIT_CODES, SEVERITY
-from .progress import Progress
-from .stack import BACKENDS, RestartPolicy, StackConfig, open_stack
-from .stack.config import DEFAULT_MODELS
-from .versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS
+from chaos import options
+from chaos.errors import ChaosError, RunNotFound, UsageError
+from chaos.host import doctor, registry, teardown
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS
+from chaos.oracle.verdict import EXIT_CODES, SEVERITY
+from chaos.run.progress import Progress
+from chaos.stack import BACKENDS, RestartPolicy, StackConfig, open_stack
+from chaos.stack.config import DEFAULT_MODELS
 
 
 class ParseError(UsageError):
@@ -117,7 +118,7 @@ def _detach(args, config: StackConfig) -> int:
     """Run `chaos up` in the background and return once its stack is ready."""
     config.validate()  # bad input fails here, before a background harness exists
     argv = [a for a in sys.argv[1:] if a != "--detach"]
-    from .paths import state_dir
+    from chaos.host.paths import state_dir
 
     state_dir().mkdir(parents=True, exist_ok=True)
     log_path = state_dir() / f"up-{os.getpid()}-{int(time.time())}.log"
@@ -199,7 +200,7 @@ def cmd_smoke(args) -> int:
     """Bring the stack up, pass one chat completion through every worker for every model, tear down."""
     import httpx
 
-    from .stack.seed import chat
+    from chaos.stack.components.seed import chat
 
     stack = open_stack(_config(args), args.backend)
     with stack:
@@ -220,8 +221,8 @@ def cmd_smoke(args) -> int:
 def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | None = None) -> int:
     """Run each scenario (repeat times), sharing one warm stack where the stack settings match;
     prints each verdict block; the exit code of the worst verdict."""
-    from .plan import plan_run, stack_pool
-    from .runner import Run
+    from chaos.run.plan import plan_run, stack_pool
+    from chaos.run.runner import Run
 
     settings = options.check_settings(options.from_cli(args))
     plans = [plan_run(settings, scenario) for scenario in scenarios_]  # every bad input found before the first starts
@@ -238,12 +239,12 @@ def _run_scenarios(scenarios_: list, args, *, repeat: int = 1, announce: str | N
 
 
 def cmd_run(args) -> int:
-    from . import scenarios
+    from chaos.scenarios import catalog
 
     names = args.scenario if isinstance(args.scenario, list) else [args.scenario]
-    picked = [scenarios.get(n) for n in names]
+    picked = [catalog.get(n) for n in names]
     if args.litellm is None and args.litellm_venv is None:
-        issue = scenarios.ISSUES.get(names[0]) if args.command == "reproduce" else None
+        issue = catalog.ISSUES.get(names[0]) if args.command == "reproduce" else None
         args.litellm = issue[1] if issue else DEFAULT_LITELLM_VERSION
     if getattr(args, "repeat", 1) < 1:
         raise UsageError(f"--repeat {args.repeat} must be a whole number >= 1")
@@ -262,8 +263,8 @@ def _budget(text: str) -> float:
 
 def _runner(settings, pool, results: Path):
     """make_run(scenario) -> a finished Run on the warm stack (explore, shrink, bisect)."""
-    from .plan import plan_run
-    from .runner import Run
+    from chaos.run.plan import plan_run
+    from chaos.run.runner import Run
 
     def make_run(scenario):
         run = Run(plan_run(replace(settings, results=results), scenario), pool=pool)
@@ -274,9 +275,9 @@ def _runner(settings, pool, results: Path):
 
 
 def cmd_explore(args) -> int:
-    from .explore import describe, explore
-    from .generate import Shape
-    from .plan import stack_pool
+    from chaos.run.plan import stack_pool
+    from chaos.search.explore import describe, explore
+    from chaos.search.generate import Shape
 
     if args.runs is not None and args.budget is not None:
         raise UsageError("chaos explore: give --runs or --budget, not both")
@@ -294,9 +295,9 @@ def cmd_explore(args) -> int:
 
 
 def cmd_shrink(args) -> int:
-    from .plan import stack_pool
-    from .report.evidence import load_evidence
-    from .shrink import shrink, table
+    from chaos.evidence.load import load_evidence
+    from chaos.run.plan import stack_pool
+    from chaos.search.shrink import shrink, table
 
     ev = load_evidence(args.dir)
     if args.litellm is None and args.litellm_venv is None:
@@ -314,12 +315,12 @@ def cmd_shrink(args) -> int:
 
 
 def cmd_bisect(args) -> int:
-    from . import scenarios
-    from .bisection import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
-    from .litellm_env import check_available
-    from .plan import stack_pool
+    from chaos.scenarios import catalog
+    from chaos.litellm.env import check_available
+    from chaos.run.plan import stack_pool
+    from chaos.search.bisection import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
 
-    scenario = scenarios.get(args.scenario)
+    scenario = catalog.get(args.scenario)
     check_invariant(args.invariant)
     settings = options.check_settings(options.from_cli(args))
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -362,9 +363,9 @@ def cmd_bisect(args) -> int:
 def cmd_replay(args) -> int:
     """The schedule again, on the stack it ran on (recorded in schedule.json: LiteLLM version or
     virtualenv, replicas, models, settings); --litellm / --litellm-venv / --models override."""
-    from .scenario import Scenario
-    from .scenarios import INCIDENT_STACK
-    from .schedule import Schedule
+    from chaos.scenarios.catalog import INCIDENT_STACK
+    from chaos.scenarios.scenario import Scenario
+    from chaos.scenarios.schedule import Schedule
 
     schedule = Schedule.load(args.file)
     stack = dict(schedule.stack or INCIDENT_STACK)  # an old schedule without its stack: the incident's
@@ -384,12 +385,12 @@ def cmd_replay(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report.evidence import load_evidence
-    from .report.html import render_compare, render_report
-    from .report.summary import verdict_block
+    from chaos.evidence.load import load_evidence
+    from chaos.report.html import render_compare, render_report
+    from chaos.report.summary import verdict_block
 
     if args.issue:
-        from .report.issue import write_issue
+        from chaos.report.issue import write_issue
 
         if args.compare:
             raise UsageError("chaos report: --issue reports one run; leave out --compare")
@@ -408,7 +409,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_images_build(args) -> int:
-    from .images import build_all, options_from_environment
+    from chaos.stack.backends.images import build_all, options_from_environment
 
     options = options_from_environment(args.litellm or [DEFAULT_LITELLM_VERSION])
     options.extra_ca_certs = [] if args.no_extra_ca_certs else (args.extra_ca_certs or options.extra_ca_certs)
@@ -423,8 +424,8 @@ def cmd_images_build(args) -> int:
 
 def _base_env(args):
     """The LiteLLM a selftest or a mutant starts from: --litellm-venv, else the cached --litellm."""
-    from .litellm_env import ensure_env, env_from_venv
-    from .mutants.build import MIN_VERSION, supports
+    from chaos.litellm.env import ensure_env, env_from_venv
+    from chaos.mutants.build import MIN_VERSION, supports
 
     if args.litellm_venv:
         env = env_from_venv(args.litellm_venv)
@@ -439,8 +440,8 @@ def _base_env(args):
 
 
 def _list_releases(args) -> int:
-    from .releases import table, version_key
-    from .versions import check_litellm_version
+    from chaos.litellm.releases import table, version_key
+    from chaos.litellm.versions import check_litellm_version
 
     if args.since:
         check_litellm_version(args.since, "--since")
@@ -458,7 +459,7 @@ def _list_releases(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from .mutants import catalog, selftest
+    from chaos.mutants import catalog, selftest
 
     if args.list:
         for m in catalog.MUTANTS.values():
@@ -480,8 +481,8 @@ def cmd_selftest(args) -> int:
 
 
 def cmd_mutant_build(args) -> int:
-    from .mutants import catalog
-    from .mutants.build import build_mutant_env
+    from chaos.mutants import catalog
+    from chaos.mutants.build import build_mutant_env
 
     mutant = catalog.get(args.name)
     if args.out.exists() and any(args.out.iterdir()):
@@ -493,7 +494,7 @@ def cmd_mutant_build(args) -> int:
 
 
 def cmd_env(args) -> int:
-    from .litellm_env import ensure_env
+    from chaos.litellm.env import ensure_env
 
     if args.list:
         return _list_releases(args)
@@ -507,12 +508,13 @@ def cmd_env(args) -> int:
 
 
 def cmd_nightly_plan(args) -> int:
-    from . import nightly, scenarios
-    from .versions import check_litellm_version
+    from chaos import nightly
+    from chaos.scenarios import catalog
+    from chaos.litellm.versions import check_litellm_version
 
     versions = [check_litellm_version(v) for v in args.litellm or TESTED_LITELLM_VERSIONS]
     times = nightly.load_times(args.times) if args.times else nightly.load_times()
-    names = list(scenarios.SCENARIOS)
+    names = list(catalog.SCENARIOS)
     if args.groups is not None:
         shards = nightly.shards_from_groups(versions, nightly.parse_groups(args.groups, names), times)
     else:
@@ -528,7 +530,7 @@ def cmd_nightly_plan(args) -> int:
 
 
 def cmd_nightly_summary(args) -> int:
-    from . import nightly
+    from chaos import nightly
 
     items = nightly.outcomes(args.dir)
     (args.dir / "summary.md").write_text(nightly.summary_markdown(items))
@@ -683,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc.prog if isinstance(exc, ParseError) else 'chaos'}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        from .stack.supervised import SupervisedStack
+        from chaos.stack.supervised import SupervisedStack
 
         started = SupervisedStack.started_here
         done = f"{started} stack(s) it started torn down" if started else "no stack had been started"

@@ -14,9 +14,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from chaos.errors import UsageError
+from chaos.host.paths import SOURCE_ROOT
 
-RUN_TIMES = Path(__file__).resolve().parents[1] / "scenarios" / "run_times.json"
+RUN_TIMES = SOURCE_ROOT / "scenarios" / "run_times.json"
 # what a shard costs before its first scenario (GitHub runner: checkout, bootstrap, first stack)
 SHARD_OVERHEAD_S = 240.0
 

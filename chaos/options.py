@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import UsageError
-from .machine import FRONT_DOOR_SHARE, MANY_MODELS, budget, check_rate
-from .stack import BACKENDS
-from .traffic import TrafficConfig
-from .versions import DEFAULT_LITELLM_VERSION
+from chaos.errors import UsageError
+from chaos.host.machine import FRONT_DOOR_SHARE, MANY_MODELS, budget, check_rate
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
+from chaos.stack import BACKENDS
+from chaos.traffic import TrafficConfig
 
 
 @dataclass(frozen=True)
@@ -180,10 +180,10 @@ def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
     """Every check a run makes on its settings, made once before anything starts (the CLI's run
     verbs and the pytest plugin alike); a UsageError names the CLI flag. min_replicas: the smallest
     fleet the runs will have (a --rate the budget cannot carry for it is refused for all)."""
-    from .litellm_env import check_available, env_from_venv
-    from .oracle.coverage import check_blind_share
-    from .stack.config import MAX_REPLICAS
-    from .stack.cpu_limit import CpuLimits, check_cpu_limit
+    from chaos.host.cpu_limit import CpuLimits, check_cpu_limit
+    from chaos.litellm.env import check_available, env_from_venv
+    from chaos.oracle.coverage import check_blind_share
+    from chaos.stack.config import MAX_REPLICAS
 
     versions = settings.litellm if isinstance(settings.litellm, list) else [settings.litellm]
     if settings.litellm_venv:
@@ -194,11 +194,11 @@ def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
         for version in versions:
             if version:
                 check_available(version)
-    from . import scenarios
+    from chaos.scenarios import catalog
 
     for name in settings.scenario or []:
-        if name.upper() not in scenarios.SCENARIOS:
-            raise UsageError(f"--scenario {name!r}: no such scenario; expected some of {', '.join(scenarios.SCENARIOS)}")
+        if name.upper() not in catalog.SCENARIOS:
+            raise UsageError(f"--scenario {name!r}: no such scenario; expected some of {', '.join(catalog.SCENARIOS)}")
     if settings.replicas is not None and (isinstance(settings.replicas, bool) or not 1 <= settings.replicas <= MAX_REPLICAS):
         raise UsageError(f"--replicas {settings.replicas} is out of range; expected a whole number from 1 to {MAX_REPLICAS}")
     if settings.max_blind_share is not None:
@@ -216,8 +216,7 @@ def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
 
 def model_fields(settings: "RunSettings", scenario_general: dict | None = None) -> dict:
     """The models' StackConfig fields from --litellm-config / --db-models-from, --models, --models-file."""
-    from . import models as m
-    from . import user_config
+    from chaos.litellm import models as m, user_config
 
     if settings.models and settings.models_file:
         raise UsageError("--models and --models-file both name the models; pick one")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from . import options
-from .versions import TESTED_LITELLM_VERSIONS
+from chaos import options
+from chaos.litellm.versions import TESTED_LITELLM_VERSIONS
 
 
 def pytest_addoption(parser):
@@ -34,7 +34,7 @@ def pytest_configure(config):
 def _check_options(config) -> None:
     """The --chaos-* options get the CLI's own checks before collection: one line naming the
     pytest flag, instead of an error in every test."""
-    from .errors import ChaosError
+    from chaos.errors import ChaosError
 
     try:
         options.check_settings(options.from_pytest(config))
@@ -56,9 +56,9 @@ def pytest_collection_modifyitems(config, items):
 
 def _only_named_scenarios(config, items) -> None:
     """--chaos-scenario S1 --chaos-scenario S5: the other scenarios' tests are deselected (a nightly shard)."""
-    from . import scenarios
+    from chaos.scenarios import catalog
 
-    named = {scenarios.get(n).name for n in config.getoption("--chaos-scenario") or []}
+    named = {catalog.get(n).name for n in config.getoption("--chaos-scenario") or []}
     if not named:
         return
     keep = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("scenario_name", next(iter(named))) in named]
@@ -70,7 +70,7 @@ def _only_named_scenarios(config, items) -> None:
 def _stack_order(items):
     """Runs on the same stack settings next to each other (a warm stack serves them all), each
     scenario's tests together; other tests keep their place."""
-    from . import scenarios
+    from chaos.scenarios import catalog
 
     position = {id(item): i for i, item in enumerate(items)}
     keys: dict[str, str] = {}
@@ -78,11 +78,11 @@ def _stack_order(items):
     def key(item):
         params = getattr(getattr(item, "callspec", None), "params", {})
         name = params.get("scenario_name")
-        if name not in scenarios.SCENARIOS:
+        if name not in catalog.SCENARIOS:
             return (0, "", "", "", position[id(item)])
         if name not in keys:
-            keys[name] = repr(sorted(scenarios.get(name).stack.items()))
-        return (1, str(params.get("litellm_version")), keys[name], f"{list(scenarios.SCENARIOS).index(name):03d}", position[id(item)])
+            keys[name] = repr(sorted(catalog.get(name).stack.items()))
+        return (1, str(params.get("litellm_version")), keys[name], f"{list(catalog.SCENARIOS).index(name):03d}", position[id(item)])
 
     return key
 
@@ -93,8 +93,8 @@ def _venv_version(config) -> str | None:
     if not venv:
         return None
     if not hasattr(config, "_chaos_venv_version"):
-        from .errors import ChaosError
-        from .litellm_env import env_from_venv
+        from chaos.errors import ChaosError
+        from chaos.litellm.env import env_from_venv
 
         try:
             config._chaos_venv_version = env_from_venv(venv).version
@@ -132,7 +132,7 @@ def chaos_settings(request) -> options.RunSettings:
 @pytest.fixture(scope="session")
 def chaos_pool(request, chaos_settings):
     """The session's warm stack (one at a time, reused by every run whose stack settings match)."""
-    from .plan import stack_pool
+    from chaos.run.plan import stack_pool
 
     if chaos_settings.backend == "compose":
         request.getfixturevalue("chaos_docker_engine")
@@ -148,7 +148,7 @@ def _stack_scope(fixture_name, config) -> str:
 def chaos_stack_config(chaos_settings):
     """The StackConfig of chaos_stack and chaos_run (override it for a suite of your own): the
     --chaos-* settings (version, models, your proxy config), 2 replicas."""
-    from .stack import StackConfig
+    from chaos.stack import StackConfig
 
     fields = {"replicas": chaos_settings.replicas or 2} | chaos_settings.stack_fields(_first_version(chaos_settings))
     return StackConfig.from_fields(fields, "chaos_stack_config")
@@ -171,15 +171,15 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
     """run(what, **stack_overrides) -> the finished Run (its .verdict, .evidence, .verdict_block):
     `what` is a Scenario, a built-in scenario's name ("S1"), a Schedule, or a schedule file. The
     stack is chaos_stack_config with the scenario's own settings and the overrides on top."""
-    from . import scenarios
-    from .plan import plan_run, stack_fields_of
-    from .runner import Run
-    from .scenario import Scenario
-    from .schedule import Schedule
+    from chaos.scenarios import catalog
+    from chaos.run.plan import plan_run, stack_fields_of
+    from chaos.run.runner import Run
+    from chaos.scenarios.scenario import Scenario
+    from chaos.scenarios.schedule import Schedule
 
     def run(what, **overrides):
-        if isinstance(what, str) and what.upper() in scenarios.SCENARIOS:
-            scenario = scenarios.get(what)
+        if isinstance(what, str) and what.upper() in catalog.SCENARIOS:
+            scenario = catalog.get(what)
         elif isinstance(what, (str, Path)):
             scenario = Scenario.from_schedule(Schedule.load(what), f"schedule {what}", {})
         elif isinstance(what, Schedule):
@@ -199,10 +199,10 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
 def chaos_runs(request, chaos_settings, chaos_pool):
     """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
     (its verdict, evidence folder and console verdict block)."""
-    from . import scenarios
-    from .oracle.verdict import ABORTED, INCONCLUSIVE, NOT_APPLICABLE
-    from .plan import plan_run
-    from .runner import Run
+    from chaos.scenarios import catalog
+    from chaos.oracle.verdict import ABORTED, INCONCLUSIVE, NOT_APPLICABLE
+    from chaos.run.plan import plan_run
+    from chaos.run.runner import Run
 
     s = chaos_settings
     cache = {}
@@ -212,7 +212,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
     def get(name: str, version: str):
         """version: a released LiteLLM, or "venv:X.Y.Z" for --chaos-litellm-venv."""
         if (name, version) not in cache:
-            scenario = scenarios.get(name)
+            scenario = catalog.get(name)
             ensure_images([version])
             run = Run(plan_run(s, scenario, version.removeprefix("venv:")), pool=None if s.keep_stack else chaos_pool)
             run.execute()
@@ -235,7 +235,7 @@ def chaos_runs(request, chaos_settings, chaos_pool):
 def chaos_docker_engine(tmp_path_factory):
     """A Docker engine for the compose backend: the running one, or a private dockerd started
     for the session (and stopped after it). Skips only where no engine can be started at all."""
-    from .docker_env import DockerUnavailable, PrivateDockerd
+    from chaos.host.docker_env import DockerUnavailable, PrivateDockerd
 
     try:
         with PrivateDockerd(tmp_path_factory.mktemp("dockerd") / "dockerd.log") as engine:
@@ -248,7 +248,7 @@ def chaos_docker_engine(tmp_path_factory):
 def chaos_compose_images(chaos_docker_engine):
     """Builds the local images (`chaos images build`) of the LiteLLM versions asked for, once per
     session; images stay for later sessions."""
-    from .images import build_all, options_from_environment
+    from chaos.stack.backends.images import build_all, options_from_environment
 
     built: set[str] = set()
 

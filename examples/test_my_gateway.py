@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.schedule import Schedule, Step
+from chaos import Schedule, Step
 
 pytestmark = pytest.mark.chaos
 

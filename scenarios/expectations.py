@@ -165,7 +165,7 @@ def expectation(scenario: str, version: str, invariant: str) -> Expectation | No
 def expected_verdict(scenario: str, version: str) -> str:
     """`fails` when a contract invariant of the scenario always fails on that version, `flaky` when one
     was seen both ways, else `pass`."""
-    from chaos import scenarios
+    from chaos.scenarios import catalog
 
-    kinds = {e.kind for inv, e in KNOWN.get((scenario, version), {}).items() if inv in scenarios.get(scenario).contract}
+    kinds = {e.kind for inv, e in KNOWN.get((scenario, version), {}).items() if inv in catalog.get(scenario).contract}
     return FAILS if FAILS in kinds else FLAKY if FLAKY in kinds else "pass"

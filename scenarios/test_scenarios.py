@@ -11,21 +11,21 @@ that could not judge (harness error, baseline not met) is a pytest error, not a 
 
 import pytest
 
-from chaos import scenarios
+from chaos.scenarios import catalog
 from chaos.oracle.context import NOT_CHECKED
 
-from .expectations import FLAKY, expected_verdict, expectation
+from .expectations import FLAKY, expectation, expected_verdict
 
 pytestmark = pytest.mark.chaos
 
 
 def pytest_generate_tests(metafunc):
     if "invariant" in metafunc.fixturenames:
-        pairs = [(name, inv) for name, make in scenarios.SCENARIOS.items()
+        pairs = [(name, inv) for name, make in catalog.SCENARIOS.items()
                  for inv in (*make().contract, *make().advisory)]
         metafunc.parametrize("scenario_name, invariant", pairs, ids=[f"{n}-{i}" for n, i in pairs])
     elif "scenario_name" in metafunc.fixturenames:
-        metafunc.parametrize("scenario_name", list(scenarios.SCENARIOS))
+        metafunc.parametrize("scenario_name", list(catalog.SCENARIOS))
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def run(scenario_name, litellm_version, chaos_runs, record_property):
 
 
 def test_invariant(scenario_name, invariant, litellm_version, run, request):
-    scenario = scenarios.get(scenario_name)
+    scenario = catalog.get(scenario_name)
     result = run.verdict.invariant(invariant)
     if result.status == NOT_CHECKED:
         pytest.skip(f"{invariant} not checked: {result.note}")

@@ -8,11 +8,11 @@ import random
 import time
 from pathlib import Path
 
-from chaos.history import History, Op
 from chaos.oracle.checkers import check_all
-from chaos.oracle.context import CheckContext
 from chaos.oracle.classify import INVALID_MODEL, OK, WORKER_DOWN
+from chaos.oracle.context import CheckContext
 from chaos.oracle.verdict import verdict_of
+from chaos.run.history import History, Op
 
 MODELS = ["gpt-4o-mini", "google/gemini-2.5-flash", "claude-3-5-haiku"]
 T0 = 1000.0  # monotonic time of the first probe

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chaos import registry
-from chaos.paths import runs_dir
-from chaos.ports import is_free
-from chaos.procs import pids_of_run
+from chaos.host import registry
+from chaos.host.paths import runs_dir
+from chaos.host.ports import is_free
+from chaos.host.procs import pids_of_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -216,9 +216,9 @@ def test_a_rate_the_machine_cannot_carry_is_refused_with_what_it_can():
 def _schedule_file(tmp_path, stack):
     import json
 
-    from chaos import scenarios
+    from chaos.scenarios import catalog
 
-    data = scenarios.get("S1").schedule.to_json() | {"stack": stack}
+    data = catalog.get("S1").schedule.to_json() | {"stack": stack}
     path = tmp_path / "schedule.json"
     path.write_text(json.dumps(data))
     return path
@@ -241,7 +241,7 @@ def test_shrink_of_a_passing_run_says_its_verdict(tmp_path):
 
 
 def test_an_unreachable_docker_engine_is_named_with_its_cause():
-    from chaos.docker_env import _why_unreachable
+    from chaos.host.docker_env import _why_unreachable
 
     sdk = "Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
     assert _why_unreachable(sdk) == "no socket there"
@@ -262,11 +262,11 @@ def test_a_restart_scenario_without_db_models_is_not_applicable_and_says_which_f
 
 
 def test_premise_is_met_by_db_models_or_by_a_schedule_that_creates_them():
-    from chaos import scenarios
+    from chaos.scenarios import catalog
     from chaos.stack import StackConfig
 
     config_only = StackConfig(models=("m1", "m2"), config_models=("m1", "m2"))
     mixed = StackConfig(models=("m1", "m2"), config_models=("m1",))
-    assert "needs models in the DB" in scenarios.get("S1").premise_missing(config_only)
-    assert scenarios.get("S1").premise_missing(mixed) is None  # one DB model is enough; both kinds are judged
-    assert scenarios.get("S8").premise_missing(config_only) is None  # S8 creates its own
+    assert "needs models in the DB" in catalog.get("S1").premise_missing(config_only)
+    assert catalog.get("S1").premise_missing(mixed) is None  # one DB model is enough; both kinds are judged
+    assert catalog.get("S8").premise_missing(config_only) is None  # S8 creates its own

@@ -4,9 +4,9 @@ cannot carry is refused in one line, and a calibration per version changes the b
 import pytest
 
 from chaos.errors import UsageError
-from chaos.machine import FRONT_DOOR_SHARE, Calibration, LoadShedder, PressureMonitor, budget
-from chaos.oracle.coverage import CHAT_FLOOR, LISTING_FLOOR, Plan, chat_floor
+from chaos.host.machine import FRONT_DOOR_SHARE, Calibration, LoadShedder, PressureMonitor, budget
 from chaos.options import RunSettings, plan_traffic
+from chaos.oracle.coverage import CHAT_FLOOR, LISTING_FLOOR, Plan, chat_floor
 
 
 @pytest.fixture(autouse=True)

@@ -14,11 +14,11 @@ import httpx
 import psycopg
 import pytest
 
-from chaos import registry
 from chaos.faults import make_fault
+from chaos.host import registry
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 from chaos.stack import StackConfig
-from chaos.stack.compose import RUN_LABEL, ComposeStack
-from chaos.versions import DEFAULT_LITELLM_VERSION
+from chaos.stack.backends.compose import RUN_LABEL, ComposeStack
 
 from .helpers import ROOT, leftovers, run_cli
 

@@ -7,7 +7,7 @@ from chaos.oracle.checkers import check_all
 from chaos.oracle.context import FAIL, PASS, UNKNOWN
 from chaos.oracle.coverage import Plan, blind_stretches, decide_coverage, merge, subtract
 from chaos.oracle.verdict import EXIT_CODES, verdict_of
-from chaos.runner import baseline_limit_s, steady_state_deviation
+from chaos.run.runner import baseline_limit_s, steady_state_deviation
 
 from .test_oracle import H, ctx
 
@@ -151,7 +151,7 @@ def test_invalid_model_at_stack_start_is_the_gateways_failure_not_the_harness(mo
     import pytest
 
     from chaos.errors import StackStartError, SteadyStateDeviated
-    from chaos.stack import seed
+    from chaos.stack.components import seed
 
     def invalid_on_w2(client, url, model):
         if url == "w2":

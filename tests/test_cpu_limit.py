@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 from chaos.errors import UsageError
+from chaos.host.cpu_limit import CpuLimits, CpuLimitUnavailable, check_cpu_limit, find_controller, remove_run_groups
 from chaos.stack.config import StackConfig
-from chaos.stack.cpu_limit import CpuLimitUnavailable, CpuLimits, check_cpu_limit, find_controller, remove_run_groups
 
 
 @pytest.mark.parametrize("bad", [0, -1, 3, float("nan"), float("inf"), True, "1"])

@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from chaos.bisection import BAD, FLAKY, GOOD, UNUSABLE, Tried, bisect, judge
-from chaos.explore import group_runs, scenario_for, signature
-from chaos.generate import Shape
-from chaos.schedule import Schedule, Step
-from chaos.shrink import candidates, shrink
+from chaos.scenarios.schedule import Schedule, Step
+from chaos.search.bisection import BAD, FLAKY, GOOD, UNUSABLE, Tried, bisect, judge
+from chaos.search.explore import group_runs, scenario_for, signature
+from chaos.search.generate import Shape
+from chaos.search.shrink import candidates, shrink
 
 from .evidence_factory import make_evidence
 

@@ -10,7 +10,7 @@ import pytest
 from chaos import LocalStack, StackConfig
 from chaos.errors import UsageError
 from chaos.faults import make_fault
-from chaos.stack.toxiproxy import PG_LINK, worker_link
+from chaos.stack.components.toxiproxy import PG_LINK, worker_link
 
 from .helpers import leftovers
 

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from chaos import LocalStack, StackConfig
-from chaos.history import History
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
+from chaos.run.history import History
 from chaos.stack.config import FrontDoorConfig
 from chaos.traffic import FRONT_DOOR, TrafficConfig, TrafficEngine
-from chaos.versions import DEFAULT_LITELLM_VERSION
 
 from .helpers import leftovers
 

@@ -7,9 +7,9 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.faults import StackShape
-from chaos.generate import Options, Shape, generate
-from chaos.plan import check_schedule
-from chaos.schedule import UNDER_TEST_EVENTS
+from chaos.run.plan import check_schedule
+from chaos.scenarios.schedule import UNDER_TEST_EVENTS
+from chaos.search.generate import Options, Shape, generate
 
 SHAPE = Shape(replicas=2)
 

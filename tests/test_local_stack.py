@@ -13,11 +13,12 @@ import time
 import httpx
 import pytest
 
-from chaos import LocalStack, RestartPolicy, StackConfig, WorkerNotReady, registry
-from chaos.paths import state_dir
+from chaos import LocalStack, RestartPolicy, StackConfig, WorkerNotReady
+from chaos.host import registry
+from chaos.host.paths import state_dir
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 from chaos.stack import WorkerState
-from chaos.stack.seed import chat, model_params
-from chaos.versions import DEFAULT_LITELLM_VERSION
+from chaos.stack.components.seed import chat, model_params
 
 from .helpers import ROOT, leftovers, run_cli, status
 
@@ -174,7 +175,7 @@ def test_component_logs_are_written(stack):
 
 
 def test_a_sigkilled_harness_leaves_nothing_without_a_manual_step():
-    """The run's watchdog (chaos.watchdog) tears it down once its harness is gone."""
+    """The run's watchdog (chaos.host.watchdog) tears it down once its harness is gone."""
     harness = subprocess.Popen(
         [sys.executable, "-m", "chaos.cli", "up", "--replicas", "1", "--models", "m1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
@@ -223,7 +224,7 @@ def test_two_stacks_at_once_do_not_collide():
 
 
 def test_cpu_limit_holds_each_worker_and_its_prisma_engine_and_leaves_no_cgroup():
-    from chaos.stack.cpu_limit import find_controller
+    from chaos.host.cpu_limit import find_controller
 
     controller, why = find_controller()
     if controller is None:

@@ -3,13 +3,13 @@ quiet on a good one (an oracle that never fires is as broken as one that always 
 
 import pytest
 
-from chaos.history import Op
 from chaos.oracle import checkers
 from chaos.oracle.checkers import CHECKERS, check_all
 from chaos.oracle.classify import classify
 from chaos.oracle.context import ADVISORY, CONTRACT, FAIL, NOT_CHECKED, PASS, UNKNOWN, CheckContext
 from chaos.oracle.ledger import ModelLedger
 from chaos.oracle.verdict import verdict_of
+from chaos.run.history import Op
 
 W, M = ["w1", "w2"], ["m1", "m2"]
 INVALID_BODY = '{"error":{"message":"/chat/completions: Invalid model name passed in model=m1. Call `/v1/models` to view available models for your key."}}'

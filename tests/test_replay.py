@@ -1,13 +1,13 @@
 """schedule.json records the stack a run used, so `chaos replay FILE` alone brings up the same one."""
 
-from chaos import scenarios
-from chaos.runner import replay_fields
-from chaos.schedule import Schedule
+from chaos.scenarios import catalog
+from chaos.run.runner import replay_fields
+from chaos.scenarios.schedule import Schedule
 from chaos.stack import StackConfig
 
 
 def test_the_recorded_stack_reads_back_as_the_same_stack(tmp_path):
-    s1 = scenarios.get("S1")
+    s1 = catalog.get("S1")
     config = StackConfig.from_fields({"litellm_version": "1.82.3", "models": ("a", "b", "c")} | s1.stack, "S1")
     s1.evidence_schedule(replay_fields(config), 12.5).save(tmp_path / "schedule.json")
     again = Schedule.load(tmp_path / "schedule.json")

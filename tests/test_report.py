@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from chaos.progress import Progress
-from chaos.report.evidence import load_evidence
+from chaos.evidence.load import load_evidence
 from chaos.report.html import render_report
 from chaos.report.logwindow import log_window
 from chaos.report.summary import verdict_block
 from chaos.report.timeline import COLOURS, render_timeline
+from chaos.run.progress import Progress
 
 from .evidence_factory import make_evidence
 from .helpers import run_cli

@@ -17,13 +17,13 @@ import httpx
 import psycopg
 import pytest
 
-from chaos import scenarios
-from chaos.plan import RunPlan
-from chaos.runner import Run
-from chaos.scenario import BoundRules, Scenario
+from chaos.scenarios import catalog
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
+from chaos.run.plan import RunPlan
+from chaos.run.runner import Run
+from chaos.scenarios.scenario import BoundRules, Scenario
 from chaos.stack import StackConfig
 from chaos.traffic import TrafficConfig
-from chaos.versions import DEFAULT_LITELLM_VERSION
 
 from .helpers import leftovers, run_cli, status
 
@@ -44,7 +44,7 @@ def secrets_in(folder, *values: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def kept_run(tmp_path_factory):
-    s2 = scenarios.get("S2")
+    s2 = catalog.get("S2")
     scenario = Scenario("R1", "S2 on one replica; recovery bound 10 s", replace(s2.schedule, name="R1", recovery_s=10),
                         stack=s2.stack | {"replicas": 1}, contract=("recovery",), advisory=(),
                         bounds=BoundRules(recovery_reloads=0, recovery_slack_s=0, min_recovery_s=10))

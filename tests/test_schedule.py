@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from chaos import scenarios
+from chaos.scenarios import catalog
 from chaos.errors import UsageError
-from chaos.events import EventLog
 from chaos.faults import FaultError
-from chaos.interpreter import Bounds, StepInterpreter
-from chaos.scenario import Scenario
-from chaos.schedule import UNDER_TEST_EVENTS, Fallback, Schedule, Step
+from chaos.run.events import EventLog
+from chaos.run.interpreter import Bounds, StepInterpreter
+from chaos.scenarios.scenario import Scenario
+from chaos.scenarios.schedule import UNDER_TEST_EVENTS, Fallback, Schedule, Step
 
 
 class _Stack:
@@ -130,7 +130,7 @@ def test_bad_management_steps_are_named(step, needle):
 
 
 def test_a_schedule_round_trips_through_json_with_its_fallback_and_judges():
-    scenario = scenarios.get("S1")
+    scenario = catalog.get("S1")
     data = scenario.evidence_schedule({"replicas": 2}).to_json()
     again = Schedule.from_json(data, "evidence")
     assert again.steps[-1].fallback == scenario.schedule.steps[-1].fallback
@@ -140,7 +140,7 @@ def test_a_schedule_round_trips_through_json_with_its_fallback_and_judges():
 
 
 def test_a_schedules_own_chat_rate_round_trips():
-    s11 = scenarios.get("S11").schedule
+    s11 = catalog.get("S11").schedule
     assert Schedule.from_json(s11.to_json(), "evidence").rate_per_worker == s11.rate_per_worker
     for bad in (0, -5, "fast", True):
         with pytest.raises(UsageError, match=f"rate_per_worker={bad!r}"):
@@ -156,8 +156,8 @@ def test_a_scenario_naming_an_unknown_invariant_is_refused():
 
 
 def test_every_seed_scenario_is_valid_and_no_step_waits_on_readiness_without_a_fallback():
-    for name in scenarios.SCENARIOS:
-        scenario = scenarios.get(name)  # validates
+    for name in catalog.SCENARIOS:
+        scenario = catalog.get(name)  # validates
         for step in scenario.schedule.steps:
             if step.on in UNDER_TEST_EVENTS:
                 assert step.fallback is not None, (name, step.id)
@@ -180,7 +180,7 @@ class _FakeEngine:
         self.models.append(name)
 
     async def _op(self, *call):
-        from chaos.history import Op
+        from chaos.run.history import Op
 
         self.calls.append(call)
         return Op(id=len(self.calls), type="ok", f=call[0], worker=call[1], t0=time.monotonic(), t=time.monotonic(), cls="ok")
@@ -228,7 +228,7 @@ def test_the_interpreter_drives_creates_deletes_and_updates_and_settles():
 
 
 def test_a_fault_touches_its_worker_or_the_whole_fleet():
-    from chaos.interpreter import touched_by
+    from chaos.run.interpreter import touched_by
 
     workers = ["worker-1", "worker-2"]
     assert touched_by({"kind": "link_down", "link": "worker-2"}, workers) == {"worker-2"}
@@ -248,7 +248,7 @@ def test_after_heal_the_recovery_clock_waits_for_a_late_restarted_worker_to_list
     said = interp.await_listening(["worker-1", "worker-2"])
     assert 0.25 <= time.monotonic() - t0 < 1.0
     assert said == [said[0]] and said[0].startswith("worker-2: live after ")
-    monkeypatch.setattr("chaos.interpreter.LISTEN_ALLOWANCE_S", 0.3)  # one that never listens: bounded
+    monkeypatch.setattr("chaos.run.interpreter.LISTEN_ALLOWANCE_S", 0.3)  # one that never listens: bounded
     events.record("worker_spawned", worker="worker-2", spawn=3)
     t0 = time.monotonic()
     assert interp.await_listening(["worker-2"]) == ["worker-2: not live 0.3 s after its spawn"]

@@ -8,13 +8,13 @@ import time
 import pytest
 
 from chaos.errors import UsageError
-from chaos.events import EventLog
 from chaos.faults.network import connection_attempts
-from chaos.history import Op
-from chaos.interpreter import Bounds, StepInterpreter
 from chaos.oracle.checkers import check_safe
 from chaos.oracle.context import FAIL, PASS, CheckContext
-from chaos.schedule import Schedule, Step
+from chaos.run.events import EventLog
+from chaos.run.history import Op
+from chaos.run.interpreter import Bounds, StepInterpreter
+from chaos.scenarios.schedule import Schedule, Step
 from chaos.stack import StackConfig
 
 

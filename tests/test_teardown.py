@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from chaos import registry
-from chaos.procs import RUN_ID_ENV, pids_of_run, proc_start_ticks
+from chaos.host import registry
+from chaos.host.procs import RUN_ID_ENV, pids_of_run, proc_start_ticks
 
 from .helpers import run_cli
 
@@ -44,11 +44,11 @@ def test_the_next_command_sweeps_a_run_whose_harness_is_gone_and_keeps_the_other
 
 
 def test_the_watchdog_tears_a_run_down_when_its_harness_dies():
-    from chaos import watchdog
+    from chaos.host import watchdog
 
     harness = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     run = _fake_run("20990101-000000-watch0", harness.pid, proc_start_ticks(harness.pid))
-    dog = subprocess.Popen([sys.executable, "-m", "chaos.watchdog", "20990101-000000-watch0", str(harness.pid),
+    dog = subprocess.Popen([sys.executable, "-m", "chaos.host.watchdog", "20990101-000000-watch0", str(harness.pid),
                             str(proc_start_ticks(harness.pid))], env={k: v for k, v in os.environ.items() if k != RUN_ID_ENV})
     try:
         time.sleep(1.5)

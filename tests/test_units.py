@@ -6,13 +6,13 @@ import threading
 
 import pytest
 
-from chaos import registry
 from chaos.errors import PortInUse, UsageError
-from chaos.ports import is_free, pick_free_ports, ports_from_base
-from chaos.procs import is_same_process, proc_start_ticks
-from chaos.keys import REDACTED, Redactor, new_key
+from chaos.evidence.redaction import REDACTED, Redactor, new_key
+from chaos.host import registry
+from chaos.host.ports import is_free, pick_free_ports, ports_from_base
+from chaos.host.procs import is_same_process, proc_start_ticks
+from chaos.litellm.versions import COMPROMISED_LITELLM_VERSIONS, check_litellm_version
 from chaos.stack.config import RestartPolicy, StackConfig
-from chaos.versions import COMPROMISED_LITELLM_VERSIONS, check_litellm_version
 
 
 def test_backoff_doubles_and_is_capped():
@@ -98,8 +98,8 @@ def test_process_identity_uses_start_time():
 
 
 def test_model_read_watcher_reads_worker_reloads_from_postgres_log(tmp_path):
-    from chaos.events import EventLog
-    from chaos.stack.model_reads import ModelReadWatcher
+    from chaos.run.events import EventLog
+    from chaos.stack.components.model_reads import ModelReadWatcher
 
     log = tmp_path / "postgres.log"
     log.write_text('2026-11-22 03:24:08.949 UTC [27575] psql LOG:  statement: SELECT 1 FROM "LiteLLM_ProxyModelTable"\n')
@@ -122,8 +122,8 @@ def test_model_read_watcher_reads_worker_reloads_from_postgres_log(tmp_path):
 def test_db_seeding_encrypts_string_parameters_only_as_litellm_does():
     import json
 
-    from chaos.models import ModelSpec
-    from chaos.stack.seed import encrypted_params
+    from chaos.litellm.models import ModelSpec
+    from chaos.stack.components.seed import encrypted_params
 
     spec = ModelSpec("m", "openai/m", {"rpm": 600, "timeout": 30, "drop_params": True})
     stored = json.loads(encrypted_params(spec, "http://127.0.0.1:9", "salt"))

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from chaos.ports import pick_free_ports
+from chaos.host.ports import pick_free_ports
 
 from .helpers import ROOT
 
@@ -78,7 +78,7 @@ def test_behaviour_latency_and_failures(upstream):
 def test_probe_engine_records_its_blind_spots(upstream):
     """A probe loop held up (here: its event loop blocked for 0.6 s) does not burst to catch up; the
     stretch it could not probe is recorded, per worker, for the report."""
-    from chaos.history import History
+    from chaos.run.history import History
     from chaos.traffic import TrafficConfig, TrafficEngine
 
     async def block(seconds):

@@ -12,15 +12,15 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.faults import make_fault
-from chaos.plan import RunPlan
-from chaos.runner import Run
-from chaos.scenario import Scenario
-from chaos.schedule import Schedule, Step
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
+from chaos.run.plan import RunPlan
+from chaos.run.runner import Run
+from chaos.scenarios.scenario import Scenario
+from chaos.scenarios.schedule import Schedule, Step
 from chaos.stack import StackConfig
-from chaos.stack.model_reads import MODEL_TABLE
+from chaos.stack.components.model_reads import MODEL_TABLE
 from chaos.stack.pool import StackPool
 from chaos.traffic import TrafficConfig
-from chaos.versions import DEFAULT_LITELLM_VERSION
 
 from .helpers import leftovers
 

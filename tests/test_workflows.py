@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from chaos import nightly, scenarios
+from chaos import nightly
+
+from chaos.scenarios import catalog
 from chaos.errors import UsageError
-from chaos.paths import cache_dir
+from chaos.host.paths import cache_dir
 
 from .helpers import ROOT, run_cli
 
@@ -78,7 +80,7 @@ def test_plan_json_is_a_github_matrix_whose_shards_select_their_scenarios():
     shards = json.loads(out.stdout)["include"]
     assert len(shards) == 3
     named = [a for s in shards for a in s["pytest_args"].split() if a != "--chaos-scenario"]
-    assert sorted(named) == sorted(scenarios.SCENARIOS)
+    assert sorted(named) == sorted(catalog.SCENARIOS)
     collected = subprocess.run([sys.executable, "-m", "pytest", "-m", "chaos", "scenarios", "--collect-only", "-q",
                                 "-p", "no:cacheprovider", "--chaos-litellm", "1.82.3", *shards[0]["pytest_args"].split()],
                                capture_output=True, text=True, timeout=120, cwd=ROOT)

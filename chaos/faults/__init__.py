@@ -5,8 +5,8 @@ before the schedule moves on, and healed in a `finally` by whoever applied it.
     fault.apply(); ...; fault.heal()
 """
 
-from .base import Fault, FaultError, StackShape, fault_kinds, make_fault
+from chaos.faults.base import Fault, FaultError, StackShape, fault_kinds, make_fault
 
 __all__ = ["Fault", "FaultError", "StackShape", "fault_kinds", "make_fault"]
 
-from . import database, network, workers  # noqa: E402,F401  (register the fault kinds)
+from chaos.faults import database, network, workers  # noqa: E402,F401  (register the fault kinds)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field, fields
 
-from .. import waiting
-from ..errors import ChaosError, UsageError
+from chaos.errors import ChaosError, UsageError
+from chaos.host import waiting
 
 _KINDS: dict[str, type["Fault"]] = {}
 
@@ -95,8 +95,8 @@ class StackShape:
     """The names a stack will have (workers, links), to check a schedule before anything starts."""
 
     def __init__(self, replicas: int):
-        from ..stack.supervised import worker_name
-        from ..stack.toxiproxy import PG_LINK, worker_link
+        from chaos.stack.components.toxiproxy import PG_LINK, worker_link
+        from chaos.stack.supervised import worker_name
 
         self._workers = [worker_name(i) for i in range(1, replicas + 1)]
         self.toxiproxy = type("Links", (), {"links": {worker_link(w): None for w in self._workers} | {PG_LINK: None}})()

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ..errors import UsageError
-from ..ports import HOST
-from ..stack.haproxy import BACKEND, SERVER
-from ..stack.model_reads import MODEL_TABLE
-from .base import Fault, FaultError, check_positive, register, wait_until
-
+from chaos.errors import UsageError
+from chaos.faults.base import Fault, FaultError, check_positive, register, wait_until
+from chaos.host.ports import HOST
+from chaos.stack.components.haproxy import BACKEND, SERVER
+from chaos.stack.components.model_reads import MODEL_TABLE
 
 
 def _refused(port: int) -> bool:

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .. import waiting
-from ..errors import UsageError
-from ..ports import HOST
-from ..stack.toxiproxy import PG_LINK, worker_link
-from .base import Fault, FaultError, check_positive, register, wait_until
+from chaos.errors import UsageError
+from chaos.faults.base import Fault, FaultError, check_positive, register, wait_until
+from chaos.host import waiting
+from chaos.host.ports import HOST
+from chaos.stack.components.toxiproxy import PG_LINK, worker_link
 
 TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
 

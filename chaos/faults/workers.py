@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..errors import UsageError
-from ..stack.base import RESTART_MODES
-from .base import Fault, check_positive, register
+from chaos.errors import UsageError
+from chaos.faults.base import Fault, check_positive, register
+from chaos.stack.base import RESTART_MODES
 
 
 def _check_worker(stack, worker: str) -> None:

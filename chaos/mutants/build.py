@@ -11,9 +11,9 @@ import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import EnvironmentBuildError, UsageError
-from ..litellm_env import MUTANT_MARKER, LiteLLMEnv, env_from_venv
-from .catalog import Mutant
+from chaos.errors import EnvironmentBuildError, UsageError
+from chaos.litellm.env import MUTANT_MARKER, LiteLLMEnv, env_from_venv
+from chaos.mutants.catalog import Mutant
 
 HOOK = Path(__file__).with_name("hook.py")
 MIN_VERSION = (1, 106)  # the hook patches 1.106+ internals (a failed model read returns None there)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from chaos.errors import UsageError
 
 CAUGHT, PASSES = "caught", "passes"
 FIX = ("readiness_gate", "db_setup_retry")

@@ -16,15 +16,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import scenarios
-from ..litellm_env import LiteLLMEnv
-from ..oracle.verdict import FAILED, PASS
-from ..options import RunSettings
-from ..paths import state_dir
-from ..plan import plan_run
-from ..runner import Run
-from .build import build_mutant_env
-from .catalog import CAUGHT, MUTANTS, PASSES, Mutant
+from chaos.scenarios import catalog
+from chaos.host.paths import state_dir
+from chaos.litellm.env import LiteLLMEnv
+from chaos.mutants.build import build_mutant_env
+from chaos.mutants.catalog import CAUGHT, MUTANTS, PASSES, Mutant
+from chaos.options import RunSettings
+from chaos.oracle.verdict import FAILED, PASS
+from chaos.run.plan import plan_run
+from chaos.run.runner import Run
 
 ACTIVE_MARK = "litellm-chaos mutant {name}: applied"
 
@@ -84,7 +84,7 @@ def _tmp_root() -> Path:
 def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float | None, backend: str, log) -> Row:
     settings = RunSettings(litellm_venv=env.root, rate=rate, results=results, backend=backend)
     t0 = time.monotonic()
-    run = Run(plan_run(settings, scenarios.get(name), env.version))
+    run = Run(plan_run(settings, catalog.get(name), env.version))
     verdict = run.execute()
     observed = {FAILED: CAUGHT, PASS: PASSES}.get(verdict.status, verdict.status)  # inconclusive or aborted
     logs = Path(run.evidence) / "logs"

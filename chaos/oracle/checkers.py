@@ -12,12 +12,23 @@ from __future__ import annotations
 
 import traceback
 
-from ..history import Op
-from .classify import DB_UNAVAILABLE, INVALID_MODEL, OK, OTHER, definite
-from .context import (ADVISORY, CONTRACT, NOT_CHECKED, PASS, UNKNOWN, CheckContext, InvariantResult, ReadinessIndex,
-                      direct, marker, result)
-from .coverage import coverage, decide_coverage
-from .ledger import ModelLedger
+from chaos.oracle.classify import DB_UNAVAILABLE, INVALID_MODEL, OK, OTHER, definite
+from chaos.oracle.context import (
+    ADVISORY,
+    CONTRACT,
+    NOT_CHECKED,
+    PASS,
+    UNKNOWN,
+    CheckContext,
+    InvariantResult,
+    ReadinessIndex,
+    direct,
+    marker,
+    result,
+)
+from chaos.oracle.coverage import coverage, decide_coverage
+from chaos.oracle.ledger import ModelLedger
+from chaos.run.history import Op
 
 
 def _valid_chats(ops: list[Op], ctx: CheckContext, via: str | None = None) -> list[Op]:
@@ -157,9 +168,14 @@ def check_no_model_lost(ops: list[Op], ctx: CheckContext) -> InvariantResult:
 
 
 # ---------------------------------------------------------------------------- the registry
-from .latency import check_no_stall  # noqa: E402  (they use the helpers above)
-from .listing import (check_create_propagates, check_delete_propagates, check_listing_consistent,  # noqa: E402
-                      check_models_loaded_before_ready, check_update_propagates)
+from chaos.oracle.latency import check_no_stall  # noqa: E402  (they use the helpers above)
+from chaos.oracle.listing import (  # noqa: E402
+    check_create_propagates,
+    check_delete_propagates,
+    check_listing_consistent,
+    check_models_loaded_before_ready,
+    check_update_propagates,
+)
 
 CHECKERS = {
     "no_invalid_model_strict": check_no_invalid_model_strict,

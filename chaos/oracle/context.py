@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from ..history import Op
+from chaos.run.history import Op
 
 PASS, FAIL, NOT_CHECKED, UNKNOWN = "pass", "fail", "not_checked", "unknown"
 CONTRACT, ADVISORY = "contract", "advisory"

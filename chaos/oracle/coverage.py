@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UsageError
-from ..history import Op
-from .classify import definite
-from .context import CheckContext
+from chaos.errors import UsageError
+from chaos.oracle.classify import definite
+from chaos.oracle.context import CheckContext
+from chaos.run.history import Op
 
 STALL_S = 0.25  # the probe loop's own slack
 DEFAULT_MAX_BLIND_SHARE = 0.05

@@ -14,10 +14,10 @@ A run ends at the latest of its contract invariants' decisions plus a short tail
 
 from __future__ import annotations
 
-from ..history import Op
-from .classify import OK
-from .context import CheckContext
-from .ledger import ModelLedger
+from chaos.oracle.classify import OK
+from chaos.oracle.context import CheckContext
+from chaos.oracle.ledger import ModelLedger
+from chaos.run.history import Op
 
 LISTING_TAIL_S = 2.0
 

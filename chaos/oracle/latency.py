@@ -9,11 +9,11 @@ unknown (a looser share than coverage's: a 2-core machine sees pressure spikes a
 
 from __future__ import annotations
 
-from ..history import Op
-from .classify import OK, TIMEOUT
-from .context import NOT_CHECKED, UNKNOWN, CheckContext, InvariantResult, overlaps, result
-from .coverage import total
-from .ledger import ModelLedger
+from chaos.oracle.classify import OK, TIMEOUT
+from chaos.oracle.context import NOT_CHECKED, UNKNOWN, CheckContext, InvariantResult, overlaps, result
+from chaos.oracle.coverage import total
+from chaos.oracle.ledger import ModelLedger
+from chaos.run.history import Op
 
 MIN_BASELINE_SAMPLES = 20
 # a freshly started worker is still warming up this long after its first readiness 200 (first

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..history import Op
-from .classify import OK
+from chaos.oracle.classify import OK
+from chaos.run.history import Op
 
 CHANGES = ("model_new", "model_delete", "model_update")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..history import Op
-from .classify import INVALID_MODEL, OK
-from .context import NOT_CHECKED, CheckContext, InvariantResult, ReadinessIndex, overlaps, result
-from .ledger import CHANGES, ModelLedger
+from chaos.oracle.classify import INVALID_MODEL, OK
+from chaos.oracle.context import NOT_CHECKED, CheckContext, InvariantResult, ReadinessIndex, overlaps, result
+from chaos.oracle.ledger import CHANGES, ModelLedger
+from chaos.run.history import Op
 
 LISTINGS = ("models", "model_info_list")  # /v1/models, /model/info
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..history import Op
-from .context import ADVISORY, CONTRACT, FAIL, UNKNOWN, InvariantResult
+from chaos.oracle.context import ADVISORY, CONTRACT, FAIL, UNKNOWN, InvariantResult
+from chaos.run.history import Op
 
 PASS, FAILED, INCONCLUSIVE, ABORTED, NOT_APPLICABLE = "pass", "fail", "inconclusive", "aborted", "not_applicable"
 EXIT_CODES = {PASS: 0, FAILED: 1, ABORTED: 4, INCONCLUSIVE: 5, NOT_APPLICABLE: 6}

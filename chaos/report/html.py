@@ -9,11 +9,18 @@ import json
 from html import escape
 from pathlib import Path
 
-from .evidence import Evidence, load_evidence
-from .logwindow import log_window
-from .summary import (class_totals, first_violation, first_violation_label, headline, replay_command, run_lines,
-                      seen_lines)
-from .timeline import render_timeline
+from chaos.evidence.load import Evidence, load_evidence
+from chaos.report.logwindow import log_window
+from chaos.report.summary import (
+    class_totals,
+    first_violation,
+    first_violation_label,
+    headline,
+    replay_command,
+    run_lines,
+    seen_lines,
+)
+from chaos.report.timeline import render_timeline
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1700px; }

@@ -14,10 +14,10 @@ import re
 import shutil
 from pathlib import Path
 
-from ..errors import UsageError
-from .evidence import Evidence, load_evidence
-from .logwindow import log_window
-from .summary import STATUS_WORDS, class_totals, first_violation, headline_violation
+from chaos.errors import UsageError
+from chaos.evidence.load import Evidence, load_evidence
+from chaos.report.logwindow import log_window
+from chaos.report.summary import STATUS_WORDS, class_totals, first_violation, headline_violation
 
 # how a step's fault reads in a report
 _FAULTS = {
@@ -258,7 +258,7 @@ def write_issue(path: Path, out: Path | None = None) -> Path:
     png = out.with_name(out.stem + "-timeline.png")
     timeline = ev.path / "timeline.png"
     if not timeline.exists():
-        from .timeline import render_timeline
+        from chaos.report.timeline import render_timeline
 
         timeline.write_bytes(render_timeline(ev))
     if timeline.resolve() != png.resolve():

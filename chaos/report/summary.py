@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from .evidence import Evidence
+from chaos.evidence.load import Evidence
 
 
 @dataclass

@@ -18,9 +18,17 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..oracle.classify import (DB_UNAVAILABLE, INVALID_MODEL, NO_READY_WORKER, OK, OTHER, TIMEOUT,  # noqa: E402
-                               UPSTREAM_ERROR, WORKER_DOWN)
-from .evidence import Evidence  # noqa: E402
+from chaos.evidence.load import Evidence  # noqa: E402
+from chaos.oracle.classify import (  # noqa: E402
+    DB_UNAVAILABLE,
+    INVALID_MODEL,
+    NO_READY_WORKER,
+    OK,
+    OTHER,
+    TIMEOUT,
+    UPSTREAM_ERROR,
+    WORKER_DOWN,
+)
 
 # rows inside a worker lane, top to bottom; anything else (e.g. cancelled) goes to "other"
 ROWS = (OK, INVALID_MODEL, DB_UNAVAILABLE, WORKER_DOWN, TIMEOUT, UPSTREAM_ERROR, NO_READY_WORKER, OTHER)
@@ -183,7 +191,7 @@ def _draw_pressure(ax, ev, y: float, t_lo: float) -> None:
     sheds its own load above HIGH_PRESSURE (dashed), and latency is not judged there."""
     import json
 
-    from ..machine import HIGH_PRESSURE
+    from chaos.host.machine import HIGH_PRESSURE
 
     try:
         samples = json.loads((ev.path / "pressure.json").read_text()).get("samples") or []

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..events import EventLog
-
+from chaos.run.events import EventLog
 
 RESTART_MODES = ("graceful", "crash")  # SIGTERM with grace, or SIGKILL
 
@@ -86,7 +85,7 @@ class Stack(abc.ABC):
     postgres: PostgresHandle
     haproxy: HAProxyHandle
     toxiproxy: ToxiproxyHandle
-    front_door: object | None  # chaos.stack.front_door.FrontDoor when the stack has one
+    front_door: object | None  # chaos.stack.components.front_door.FrontDoor when the stack has one
     upstream_url: str  # as the workers reach the fake upstream
     reload_interval_s: float  # LiteLLM's model reload interval on this stack
 

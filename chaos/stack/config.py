@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ..errors import UsageError
-from ..models import ModelSpec, default_specs
-from .cpu_limit import check_cpu_limit
-from ..versions import DEFAULT_LITELLM_VERSION, check_litellm_version
+from chaos.errors import UsageError
+from chaos.host.cpu_limit import check_cpu_limit
+from chaos.litellm.models import ModelSpec, default_specs
+from chaos.litellm.versions import DEFAULT_LITELLM_VERSION, check_litellm_version
 
 DEFAULT_MODELS = ("gpt-4o-mini", "google/gemini-2.5-flash", "claude-3-5-haiku")
 MAX_REPLICAS = 16

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import fields
 
-from ..errors import ChaosError, UsageError
-from . import open_stack
-from .config import StackConfig
+from chaos.errors import ChaosError, UsageError
+from chaos.stack import open_stack
+from chaos.stack.config import StackConfig
 
 # settings that say where evidence goes, not what the stack is
 _NOT_IDENTITY = ("evidence_dir", "keep_logs", "ready_timeout_s")

@@ -14,10 +14,10 @@ from typing import Callable
 
 import httpx
 
-from ..events import EventLog
-from .base import WorkerState
-from .config import RestartPolicy
-from .litellm_worker import LiteLLMWorker
+from chaos.run.events import EventLog
+from chaos.stack.base import WorkerState
+from chaos.stack.components.litellm_worker import LiteLLMWorker
+from chaos.stack.config import RestartPolicy
 
 POLL_INTERVAL_S = 0.1
 # a starting worker under probe load can take seconds to answer; a short timeout would miss its 200

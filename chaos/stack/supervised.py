@@ -22,21 +22,21 @@ from pathlib import Path
 
 import httpx
 
-from .. import registry, watchdog
-from ..errors import StackStartError, UsageError, WorkerNotReady
-from ..events import EventLog
-from ..keys import Redactor, new_key
-from ..litellm_env import LiteLLMEnv, prisma_engine_description
-from ..paths import runs_dir
-from ..ports import HOST, pick_free_ports, ports_from_base
-from ..procs import proc_start_ticks
-from ..waiting import wait_until
-from . import db_state, seed
-from .base import Stack, WorkerInfo, WorkerState
-from .config import StackConfig
-from .litellm_worker import LiteLLMWorker, WorkerSettings
-from .model_reads import ModelReadWatcher
-from .restarts import Supervisor
+from chaos.errors import StackStartError, UsageError, WorkerNotReady
+from chaos.evidence.redaction import Redactor, new_key
+from chaos.host import registry, watchdog
+from chaos.host.paths import runs_dir
+from chaos.host.ports import HOST, pick_free_ports, ports_from_base
+from chaos.host.procs import proc_start_ticks
+from chaos.host.waiting import wait_until
+from chaos.litellm.env import LiteLLMEnv, prisma_engine_description
+from chaos.run.events import EventLog
+from chaos.stack.base import Stack, WorkerInfo, WorkerState
+from chaos.stack.components import db_state, seed
+from chaos.stack.components.litellm_worker import LiteLLMWorker, WorkerSettings
+from chaos.stack.components.model_reads import ModelReadWatcher
+from chaos.stack.config import StackConfig
+from chaos.stack.restarts import Supervisor
 
 # A worker waited on with its DB healthy (stack start, warm reset) that exits this often without
 # answering cannot start here (an import error, say): give up at once rather than at the timeout.
@@ -79,7 +79,7 @@ class SupervisedStack(Stack):
         self._infra: list = []  # the infrastructure's processes (ManagedProcess or ContainerProcess)
         self._supervisor: Supervisor | None = None
         self._model_reads: ModelReadWatcher | None = None
-        self._watchdog = None  # chaos.watchdog's process, from the registry entry on
+        self._watchdog = None  # chaos.host.watchdog's process, from the registry entry on
         self._closed = False
         self._kept = False  # kept up for inspection: no harness owns it
         # each backend's handles, same attributes (faults use them): .process, .port, .start(); dsn();
@@ -88,8 +88,8 @@ class SupervisedStack(Stack):
         self.haproxy = None
         self.toxiproxy = None
         self.upstream_url = ""
-        self.front_door = None  # chaos.stack.front_door.FrontDoor when config.front_door.enabled
-        self.cpu_limits = None  # chaos.stack.cpu_limit.CpuLimits when config.cpu_limit is set (local backend)
+        self.front_door = None  # chaos.stack.components.front_door.FrontDoor when config.front_door.enabled
+        self.cpu_limits = None  # chaos.host.cpu_limit.CpuLimits when config.cpu_limit is set (local backend)
 
     # ------------------------------------------------------------------ start
     def start(self) -> "SupervisedStack":

@@ -1,5 +1,5 @@
 """Continuous traffic at every (worker, model) pair, readiness polling and management calls."""
 
-from .engine import FRONT_DOOR, TrafficConfig, TrafficEngine
+from chaos.traffic.engine import FRONT_DOOR, TrafficConfig, TrafficEngine
 
 __all__ = ["FRONT_DOOR", "TrafficConfig", "TrafficEngine"]

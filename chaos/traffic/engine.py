@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..errors import UsageError
-from ..history import History, Op
-from ..oracle.classify import OK, classify, op_type
-from ..stack.seed import model_params
-from ..upstream.server import ROUTE_MARK
+from chaos.errors import UsageError
+from chaos.oracle.classify import OK, classify, op_type
+from chaos.run.history import History, Op
+from chaos.stack.components.seed import model_params
+from chaos.upstream.server import ROUTE_MARK
 
 # the probe loop more than this late: a blind spot (recorded as a probe_stall), and it skips ahead
 STALL_S = 0.25

@@ -1,5 +1,5 @@
 """The fake OpenAI-compatible upstream: plays the LLM provider behind LiteLLM."""
 
-from .server import UpstreamBehaviour, build_app
+from chaos.upstream.server import UpstreamBehaviour, build_app
 
 __all__ = ["UpstreamBehaviour", "build_app"]

@@ -5,7 +5,7 @@ import argparse
 
 from aiohttp import web
 
-from .server import build_app
+from chaos.upstream.server import build_app
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import random
 import time
 from pathlib import Path
 
-from chaos.oracle.checkers import check_all
+from chaos.oracle.invariants import check_all
 from chaos.oracle.classify import INVALID_MODEL, OK, WORKER_DOWN
 from chaos.oracle.context import CheckContext
 from chaos.oracle.verdict import verdict_of

@@ -2,8 +2,8 @@
 definite answer and got only timeouts, is unknown and the verdict inconclusive; a run that saw
 everything still passes, and a definite failure still fails (both directions)."""
 
-from chaos.oracle import checkers
-from chaos.oracle.checkers import check_all
+from chaos.oracle import invariants
+from chaos.oracle.invariants import check_all
 from chaos.oracle.context import FAIL, PASS, UNKNOWN
 from chaos.oracle.coverage import Plan, blind_stretches, decide_coverage, merge, subtract
 from chaos.oracle.verdict import EXIT_CODES, verdict_of
@@ -27,7 +27,7 @@ def test_load_shedding_down_to_its_floor_is_not_blindness():
     h.healthy(0, 70, step=1.2)  # every pair every 1.2 s: the 0.5 s plan at 40 %, shed under pressure
     c = ctx()
     c.plan = PLAN
-    assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == PASS
+    assert invariants.check_safe("no_invalid_model_strict", h.ops, c).status == PASS
 
 
 def test_a_fully_observed_run_passes_with_its_coverage_recorded():
@@ -48,7 +48,7 @@ def test_an_invariant_blind_for_part_of_its_window_is_unknown_and_the_run_inconc
     h.healthy(35, 70)  # 10 s with no probe at all: the harness was starved
     c = ctx()
     c.plan = PLAN
-    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
     assert r.status == UNKNOWN and "blind for" in r.note and r.coverage["longest_blind_s"] == 9.0
     v = verdict_of("t", [r], h.ops)
     assert v.status == "inconclusive" and v.exit_code == EXIT_CODES["inconclusive"] == 5
@@ -56,10 +56,10 @@ def test_an_invariant_blind_for_part_of_its_window_is_unknown_and_the_run_inconc
     # the claim: each pair every 0.5 s, 0.2 s at the lowest load shedding goes to, + 0.25 s of slack
     assert r.coverage["catch_window_s"] == PLAN.catch_window_s() == 1.5
     c.max_blind_share = 0.5  # 15 % blind is allowed now, but a 9 s stretch still exceeds the 1.5 s claimed window
-    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
     assert r.status == UNKNOWN and "longer than the 1.5 s window" in r.note
     h.invalid(40.0, "w1", "m1")  # a definite violation is a failure whatever the coverage
-    assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == FAIL
+    assert invariants.check_safe("no_invalid_model_strict", h.ops, c).status == FAIL
 
 
 def test_timeouts_only_are_not_answers_and_a_paused_worker_is_not_blindness():
@@ -70,10 +70,10 @@ def test_timeouts_only_are_not_answers_and_a_paused_worker_is_not_blindness():
     h.healthy(20, 40, workers=["w2"])
     c = ctx(heal_t=None, end_t=40.0)
     c.plan = PLAN
-    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
     assert r.status == UNKNOWN  # the timeouts observed nothing
     c.events = [{"t": 20.0, "kind": "worker_paused", "worker": "w1"}, {"t": 40.0, "kind": "worker_resumed", "worker": "w1"}]
-    assert checkers.check_safe("no_invalid_model_strict", h.ops, c).status == PASS  # paused by the schedule: not judged
+    assert invariants.check_safe("no_invalid_model_strict", h.ops, c).status == PASS  # paused by the schedule: not judged
     assert decide_coverage(None, 0.05) is None
 
 
@@ -86,13 +86,13 @@ def test_recovery_fails_on_definite_answers_and_is_unknown_on_timeouts_only():
     for i in range(60):
         stuck.invalid(20 + i * 0.5, "w1", "m1")
         stuck.invalid(20 + i * 0.5, "w1", "m2")
-    assert checkers.check_safe("recovery", stuck.ops, ctx()).status == FAIL
+    assert invariants.check_safe("recovery", stuck.ops, ctx()).status == FAIL
     silent = H()
     silent.ops = list(h.ops)
     for i in range(60):
         silent.add(20 + i * 0.5, "chat", "w1", "m1", error="ReadTimeout", latency=5.0)
         silent.add(20 + i * 0.5, "chat", "w1", "m2", error="ReadTimeout", latency=5.0)
-    r = checkers.check_safe("recovery", silent.ops, ctx())
+    r = invariants.check_safe("recovery", silent.ops, ctx())
     assert r.status == UNKNOWN and "timeouts only" in r.note and "w1/m1" in r.note
 
 
@@ -104,10 +104,10 @@ def test_recovery_with_sparse_probes_fails_only_when_seen_failing_past_the_bound
     h.invalid(22.0, "w1", "m2")
     h.add(36.0, "chat", "w1", "m1")  # ... ok after it: when did it come back? not seen
     h.add(36.0, "chat", "w1", "m2")
-    r = checkers.check_safe("recovery", h.ops, ctx())
+    r = invariants.check_safe("recovery", h.ops, ctx())
     assert r.status == UNKNOWN and "no probe between a failure and a late success" in r.note
     h.invalid(31.0, "w1", "m1")  # seen failing past the bound: proven late
-    assert checkers.check_safe("recovery", h.ops, ctx()).status == FAIL
+    assert invariants.check_safe("recovery", h.ops, ctx()).status == FAIL
 
 
 def test_no_model_lost_asks_for_a_definite_final_answer():
@@ -116,12 +116,12 @@ def test_no_model_lost_asks_for_a_definite_final_answer():
     for w in ("w1", "w2"):
         for m in ("m1", "m2"):
             h.add(60.5, "chat", w, m) if (w, m) != ("w1", "m2") else h.add(60.5, "chat", w, m, error="ReadTimeout")
-    r = checkers.check_safe("no_model_lost", h.ops, ctx())
+    r = invariants.check_safe("no_model_lost", h.ops, ctx())
     assert r.status == UNKNOWN and "w1/m2" in r.note  # a timeout is not a lost model
     h.add(66.0, "chat", "w1", "m2")  # asked again: served
-    assert checkers.check_safe("no_model_lost", h.ops, ctx()).status == PASS
+    assert invariants.check_safe("no_model_lost", h.ops, ctx()).status == PASS
     h.invalid(67.0, "w1", "m1")
-    assert checkers.check_safe("no_model_lost", h.ops, ctx()).status == FAIL
+    assert invariants.check_safe("no_model_lost", h.ops, ctx()).status == FAIL
 
 
 def test_the_steady_state_is_the_gateways_to_keep():
@@ -181,13 +181,13 @@ def test_blind_share_is_of_lane_seconds_and_a_starting_worker_is_not_blindness()
             t = k * 0.5
             if not (10 + 3 * i <= t < 12 + 3 * i):
                 h.add(t, "chat", "w1", m)
-    r = checkers.check_safe("no_invalid_model_strict", h.ops, c)
+    r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
     assert r.coverage["blind_s"] == 20.0 and r.coverage["blind_share"] == 0.01 and r.status == PASS
     gap = H()
     for m in models:
         for k in range(200):
             if not (40 <= k * 0.5 < 70):  # nothing answers for 30 s ...
                 gap.add(k * 0.5, "chat", "w1", m)
-    assert checkers.check_safe("no_invalid_model_strict", gap.ops, c).status == UNKNOWN
+    assert invariants.check_safe("no_invalid_model_strict", gap.ops, c).status == UNKNOWN
     c.events = [{"t": 39.9, "kind": "worker_spawned", "worker": "w1"}, {"t": 70.0, "kind": "worker_live", "worker": "w1"}]
-    assert checkers.check_safe("no_invalid_model_strict", gap.ops, c).status == PASS  # ... because it was restarting
+    assert invariants.check_safe("no_invalid_model_strict", gap.ops, c).status == PASS  # ... because it was restarting

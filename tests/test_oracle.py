@@ -3,8 +3,8 @@ quiet on a good one (an oracle that never fires is as broken as one that always 
 
 import pytest
 
-from chaos.oracle import checkers
-from chaos.oracle.checkers import CHECKERS, check_all
+from chaos.oracle import invariants
+from chaos.oracle.invariants import CHECKERS, check_all
 from chaos.oracle.classify import classify
 from chaos.oracle.context import ADVISORY, CONTRACT, FAIL, NOT_CHECKED, PASS, UNKNOWN, CheckContext
 from chaos.oracle.ledger import ModelLedger
@@ -63,7 +63,7 @@ def results(h, c):
 
 
 def status(h, c, name):
-    return checkers.check_safe(name, h.ops, c).status
+    return invariants.check_safe(name, h.ops, c).status
 
 
 FAULT = [{"t": 29.0, "since": 28.5, "kind": "fault_applied", "step": "x", "fault": "link_down(link=w2)"},
@@ -242,7 +242,7 @@ def test_client_invalid_model_fires_through_the_front_door_and_names_the_worker_
     h.healthy(0, 40, front_door=True)
     assert status(h, ctx(front_door=True), "client_invalid_model") == PASS
     h.invalid(20.0, "front-door", "m1", via="front_door", served_by="w2")
-    r = checkers.check_safe("client_invalid_model", h.ops, ctx(front_door=True))
+    r = invariants.check_safe("client_invalid_model", h.ops, ctx(front_door=True))
     assert r.status == FAIL
     v = r.violations[0]
     assert (v.worker, v.model, v.via) == ("w2", "m1", "front_door")
@@ -260,7 +260,7 @@ def test_listing_consistent_catches_a_flicker_on_a_ready_worker_in_a_quiet_perio
     h.healthy(0, 60)
     assert status(h, ctx(), "listing_consistent") == PASS
     h.listing(40.05, "w2", ["m1"])  # m2 gone from one poll
-    r = checkers.check_safe("listing_consistent", h.ops, ctx())
+    r = invariants.check_safe("listing_consistent", h.ops, ctx())
     assert r.status == FAIL and (r.violations[0].worker, r.violations[0].model) == ("w2", "m2")
     assert r.violations[0].first["cls"] == "not_listed"
 
@@ -293,7 +293,7 @@ def test_create_propagates_by_listing_both_directions():
         for t in [10.3 + x * 0.5 for x in range(90)]:
             h.listing(t, "w1", M + ["new"])
             h.listing(t, "w2", M + ["new"] if listed_at is not None and t >= listed_at else M)
-        r = checkers.check_safe("create_propagates", h.ops, ctx())
+        r = invariants.check_safe("create_propagates", h.ops, ctx())
         assert r.status == expected, listed_at
         if expected == FAIL:
             assert {v.worker for v in r.violations} == {"w2"}
@@ -320,7 +320,7 @@ def test_delete_propagates_at_once_on_the_worker_that_deleted_it():
     h.healthy(0, 40, models=["m1"])
     h.add(10.0, "model_delete", "w1", "m2")
     h.add(11.0, "chat", "w1", "m2")  # served after its own 200
-    r = checkers.check_safe("delete_propagates", h.ops, ctx())
+    r = invariants.check_safe("delete_propagates", h.ops, ctx())
     assert r.status == FAIL and r.violations[0].worker == "w1"
 
 
@@ -332,7 +332,7 @@ def test_update_propagates_both_directions():
         for t in [x * 0.5 for x in range(120)]:
             h.add(t, "chat", "w1", "m1", value="blue" if t > 10.01 else "default")
             h.add(t, "chat", "w2", "m1", value="blue" if t >= w2_route_from else "default")
-        r = checkers.check_safe("update_propagates", h.ops, ctx())
+        r = invariants.check_safe("update_propagates", h.ops, ctx())
         assert r.status == expected, w2_route_from
         if expected == FAIL:
             assert r.violations[0].worker == "w2" and r.violations[0].first["cls"] == "old_parameters"
@@ -354,7 +354,7 @@ def test_models_loaded_before_ready_both_directions():
             h.add(t, "chat", "w1", "m2")
         if listing_missing:
             h.listing(14.6, "w1", ["m2"])
-        return checkers.check_safe("models_loaded_before_ready", h.ops, ctx(events=[spawn]))
+        return invariants.check_safe("models_loaded_before_ready", h.ops, ctx(events=[spawn]))
 
     assert run(first_ok_at=13.0).status == PASS  # served everything before (and after) readiness
     assert run(first_ok_at=15.5).status == FAIL  # ready at 14, m1 still unknown at 14.5 and 15
@@ -365,7 +365,7 @@ def test_models_loaded_before_ready_both_directions():
     assert r.status == FAIL and r.violations[0].first["f"] == "models"
     h = H()
     h.healthy(0, 10)
-    assert checkers.check_safe("models_loaded_before_ready", h.ops, ctx()).status == NOT_CHECKED
+    assert invariants.check_safe("models_loaded_before_ready", h.ops, ctx()).status == NOT_CHECKED
 
 
 def test_no_stall_both_directions():
@@ -378,7 +378,7 @@ def test_no_stall_both_directions():
     h.add(44.2, "chat", "w1", "m1", latency=0.5)  # the harness was starved then
     assert status(h, ctx(events=FAULT + blind), "no_stall") == PASS
     h.add(50.0, "chat", "w2", "m2", error="ReadTimeout", latency=5.0)  # hung, healthy DB
-    r = checkers.check_safe("no_stall", h.ops, ctx(events=FAULT + blind))
+    r = invariants.check_safe("no_stall", h.ops, ctx(events=FAULT + blind))
     assert r.status == FAIL and r.violations[0].worker == "w2" and "1000 ms (no unloaded reference" in r.description
 
 
@@ -393,15 +393,15 @@ def test_no_stall_takes_its_bound_from_an_unloaded_reference_and_is_unknown_unde
     h.ops.pop()
     h.add(40.0, "chat", "w1", "m1", latency=2.5)
     c.stall_reference_s = 0.2  # calibrated: 10 x 200 ms = 2 s
-    r = checkers.check_safe("no_stall", h.ops, c)
+    r = invariants.check_safe("no_stall", h.ops, c)
     assert r.status == FAIL and "unloaded p99 200 ms" in r.description
     c.high_pressure = [(39.5, 41.0)]  # the CPU was saturated then: not judged there
     assert status(h, c, "no_stall") == PASS
     c.high_pressure = [(5.0, 30.0)]  # saturated for 25 of 60 s (over a quarter): cannot say
-    r = checkers.check_safe("no_stall", h.ops, c)
+    r = invariants.check_safe("no_stall", h.ops, c)
     assert r.status == FAIL  # the slow chat at 40 s is outside the pressure: still a stall
     h.ops.pop()
-    r = checkers.check_safe("no_stall", h.ops, c)
+    r = invariants.check_safe("no_stall", h.ops, c)
     assert r.status == UNKNOWN and "pressure high for 25 s" in r.note
 
 
@@ -472,7 +472,7 @@ def test_classify(status, body, error, expected):
 
 # ------------------------------------------------------------------ early decisions
 def test_recovery_is_decided_when_every_pair_is_back_or_at_its_bound():
-    from chaos.oracle.decide import decided_by
+    from chaos.oracle.invariants import decided_by
 
     h = H()
     h.healthy(0, 30)
@@ -487,7 +487,7 @@ def test_recovery_is_decided_when_every_pair_is_back_or_at_its_bound():
 
 
 def test_propagation_and_listing_decisions_wait_for_their_bounds():
-    from chaos.oracle.decide import decided_by
+    from chaos.oracle.invariants import decided_by
 
     h = H()
     h.healthy(0, 30)

@@ -9,7 +9,7 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.faults.network import connection_attempts
-from chaos.oracle.checkers import check_safe
+from chaos.oracle.invariants import check_safe
 from chaos.oracle.context import FAIL, PASS, CheckContext
 from chaos.run.events import EventLog
 from chaos.run.history import Op

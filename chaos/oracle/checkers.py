@@ -5,20 +5,14 @@ the run did nothing the invariant speaks about (e.g. no /model/new: read-after-c
 
 An invariant that needed a definite answer and got only timeouts is `unknown` (what stayed
 undetermined in its note); one that held but was not observed enough of its window is `unknown`
-too (oracle.coverage). The registry of every invariant, and check_all (a checker that raises
-yields `unknown` for its invariant, with the error, never a lost verdict), are at the bottom."""
+too (oracle.coverage). Every invariant is registered, with how it is decided, in
+oracle.invariants."""
 
 from __future__ import annotations
 
-import traceback
-
 from chaos.oracle.classify import DB_UNAVAILABLE, INVALID_MODEL, OK, OTHER, definite
 from chaos.oracle.context import (
-    ADVISORY,
-    CONTRACT,
     NOT_CHECKED,
-    PASS,
-    UNKNOWN,
     CheckContext,
     InvariantResult,
     ReadinessIndex,
@@ -26,7 +20,6 @@ from chaos.oracle.context import (
     marker,
     result,
 )
-from chaos.oracle.coverage import coverage, decide_coverage
 from chaos.oracle.ledger import ModelLedger
 from chaos.run.history import Op
 
@@ -165,60 +158,3 @@ def check_no_model_lost(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     why = (f"{len(unanswered)} pair(s) gave no definite answer in the final round, asked again: {', '.join(unanswered[:5])}"
            if unanswered else "")
     return result(name, desc, bad, ctx, unknown=why)
-
-
-# ---------------------------------------------------------------------------- the registry
-from chaos.oracle.latency import check_no_stall  # noqa: E402  (they use the helpers above)
-from chaos.oracle.listing import (  # noqa: E402
-    check_create_propagates,
-    check_delete_propagates,
-    check_listing_consistent,
-    check_models_loaded_before_ready,
-    check_update_propagates,
-)
-
-CHECKERS = {
-    "no_invalid_model_strict": check_no_invalid_model_strict,
-    "no_invalid_model_ready_gated": check_no_invalid_model_ready_gated,
-    "readiness_truthful": check_readiness_truthful,
-    "client_invalid_model": check_client_invalid_model,
-    "recovery": check_recovery,
-    "read_after_create": check_read_after_create,
-    "no_model_lost": check_no_model_lost,
-    "listing_consistent": check_listing_consistent,
-    "create_propagates": check_create_propagates,
-    "delete_propagates": check_delete_propagates,
-    "update_propagates": check_update_propagates,
-    "models_loaded_before_ready": check_models_loaded_before_ready,
-    "no_stall": check_no_stall,
-}
-
-
-def check_safe(name: str, ops: list[Op], ctx: CheckContext) -> InvariantResult:
-    """Jepsen's check-safe: a checker that raises gives `unknown` for its invariant, with the error."""
-    try:
-        r = CHECKERS[name](ops, ctx)
-        if ctx.plan is not None:
-            r.coverage = coverage(name, ops, ctx, ctx.plan)
-            blind = decide_coverage(r.coverage, ctx.max_blind_share)
-            if r.status == PASS and blind:  # it held where it was seen: not enough to call it a pass
-                r.status, r.note = UNKNOWN, "; ".join(n for n in (blind, r.note) if n)
-        return r
-    except Exception as exc:  # noqa: BLE001 - a checker bug must not lose the verdict
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return InvariantResult(name, "(checker raised)", UNKNOWN,
-                               error=f"{type(exc).__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
-
-
-def check_all(ops: list[Op], ctx: CheckContext, contract: list[str] | None = None,
-              advisory: list[str] | None = None) -> list[InvariantResult]:
-    """Every invariant named, each with its role; with no names at all, every invariant as contract."""
-    if contract is None and advisory is None:
-        contract = list(CHECKERS)
-    results = []
-    for role, names in ((CONTRACT, contract or []), (ADVISORY, advisory or [])):
-        for name in names:
-            r = check_safe(name, ops, ctx)
-            r.role = role
-            results.append(r)
-    return results

@@ -32,10 +32,9 @@ from chaos.host.machine import (
     calibration_key,
 )
 from chaos.oracle import coverage
-from chaos.oracle.checkers import check_all
 from chaos.oracle.classify import INVALID_MODEL, OK, definite
 from chaos.oracle.context import FAIL, CheckContext, InvariantResult, result
-from chaos.oracle.decide import decided_by
+from chaos.oracle.invariants import check_all, decided_by
 from chaos.oracle.latency import baseline_p99
 from chaos.oracle.verdict import ABORTED, FAILED, NOT_APPLICABLE, PASS, Verdict, verdict_of
 from chaos.run.history import History

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from chaos.errors import UsageError
-from chaos.oracle.checkers import CHECKERS
+from chaos.oracle.invariants import CHECKERS
 from chaos.run.interpreter import Bounds
 from chaos.scenarios.schedule import Schedule
 

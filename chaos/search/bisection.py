@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from chaos.errors import UsageError
 from chaos.litellm.releases import Release, releases, version_key, why_not_installable
 from chaos.litellm.versions import COMPROMISED_LITELLM_VERSIONS, check_litellm_version
-from chaos.oracle.checkers import CHECKERS
+from chaos.oracle.invariants import CHECKERS
 from chaos.oracle.verdict import FAILED, PASS
 
 GOOD, BAD, FLAKY, UNUSABLE = "good", "bad", "flaky", "unusable"

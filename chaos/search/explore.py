@@ -17,15 +17,13 @@ from html import escape
 from pathlib import Path
 
 from chaos.evidence.load import load_evidence
+from chaos.oracle.invariants import EXPLORE_ADVISORY, EXPLORE_CONTRACT
 from chaos.oracle.verdict import FAILED
 from chaos.report.summary import replay_command
 from chaos.scenarios.catalog import INCIDENT_STACK
-from chaos.scenarios.scenario import RESTART_ADVISORY, RESTART_CONTRACT, Scenario
+from chaos.scenarios.scenario import Scenario
 from chaos.search.generate import Options, Shape, generate
 
-# every contract a generated schedule can break (the ones it does nothing for are not_checked)
-CONTRACT = (*RESTART_CONTRACT, "read_after_create", "create_propagates", "delete_propagates", "update_propagates")
-ADVISORY = RESTART_ADVISORY
 _LIFECYCLE = {"worker_spawned": "starting", "worker_live": "live", "worker_ready": "ready", "worker_stopped": "down",
               "worker_killed": "down", "worker_exited": "down", "worker_paused": "paused", "worker_resumed": "ready"}
 # violations that exist only at a worker whose readiness said 200 (the harness's own readiness probe,
@@ -36,7 +34,7 @@ _AT_READY_WORKERS = {"no_invalid_model_ready_gated", "readiness_truthful"}
 def scenario_for(seed: int, shape: Shape, options: Options | None = None) -> Scenario:
     schedule = generate(seed, shape, options)
     return Scenario(schedule.name, f"generated schedule, seed {seed}", schedule,
-                    stack=INCIDENT_STACK | {"replicas": shape.replicas}, contract=CONTRACT, advisory=ADVISORY)
+                    stack=INCIDENT_STACK | {"replicas": shape.replicas}, contract=EXPLORE_CONTRACT, advisory=EXPLORE_ADVISORY)
 
 
 def signature(verdict: dict, events: list[dict]) -> tuple:

@@ -315,9 +315,9 @@ def cmd_shrink(args) -> int:
 
 
 def cmd_bisect(args) -> int:
-    from chaos.scenarios import catalog
     from chaos.litellm.env import check_available
     from chaos.run.plan import stack_pool
+    from chaos.scenarios import catalog
     from chaos.search.bisection import UNUSABLE, Tried, bisect, candidates, check_invariant, judge
 
     scenario = catalog.get(args.scenario)
@@ -509,8 +509,8 @@ def cmd_env(args) -> int:
 
 def cmd_nightly_plan(args) -> int:
     from chaos import nightly
-    from chaos.scenarios import catalog
     from chaos.litellm.versions import check_litellm_version
+    from chaos.scenarios import catalog
 
     versions = [check_litellm_version(v) for v in args.litellm or TESTED_LITELLM_VERSIONS]
     times = nightly.load_times(args.times) if args.times else nightly.load_times()

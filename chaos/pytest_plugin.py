@@ -171,9 +171,9 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
     """run(what, **stack_overrides) -> the finished Run (its .verdict, .evidence, .verdict_block):
     `what` is a Scenario, a built-in scenario's name ("S1"), a Schedule, or a schedule file. The
     stack is chaos_stack_config with the scenario's own settings and the overrides on top."""
-    from chaos.scenarios import catalog
     from chaos.run.plan import plan_run, stack_fields_of
     from chaos.run.runner import Run
+    from chaos.scenarios import catalog
     from chaos.scenarios.scenario import Scenario
     from chaos.scenarios.schedule import Schedule
 
@@ -199,10 +199,10 @@ def chaos_run(request, chaos_settings, chaos_pool, chaos_stack_config):
 def chaos_runs(request, chaos_settings, chaos_pool):
     """Runs each (scenario, LiteLLM version) once per session and hands out the finished Run
     (its verdict, evidence folder and console verdict block)."""
-    from chaos.scenarios import catalog
     from chaos.oracle.verdict import ABORTED, INCONCLUSIVE, NOT_APPLICABLE
     from chaos.run.plan import plan_run
     from chaos.run.runner import Run
+    from chaos.scenarios import catalog
 
     s = chaos_settings
     cache = {}

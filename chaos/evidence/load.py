@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.errors import UsageError
+from chaos.run.events import Event
 
 REQUIRED = ("verdict.json", "history.jsonl", "events.jsonl", "schedule.json", "stack.json")
 
@@ -53,7 +54,7 @@ class Evidence:
 
     def faults_before(self, t: float) -> dict | None:
         """The last fault applied at or before monotonic time t (the step that likely triggered what follows)."""
-        applied = [e for e in self.events if e.get("kind") == "fault_applied" and e["t"] <= t]
+        applied = [e for e in self.events if e.get("kind") == Event.FAULT_APPLIED and e["t"] <= t]
         return max(applied, key=lambda e: e["t"], default=None)
 
     def log_path(self, component: str) -> Path:

@@ -17,6 +17,7 @@ from chaos.errors import UsageError
 from chaos.faults.base import Fault, FaultError, check_positive, register, wait_until
 from chaos.host import waiting
 from chaos.host.ports import HOST
+from chaos.run.events import Event
 from chaos.stack.components.toxiproxy import PG_LINK, worker_link
 
 TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data")
@@ -170,7 +171,7 @@ class LinkReset(Fault):
         if observable:
             waiting.wait_until(every_worker_tried, max(0.0, self._since + self.hold_max_s - time.monotonic()), interval=0.25)
         # seconds into the fault (Toxiproxy logs whole seconds: an attempt in its first second may read as < 0)
-        self.stack.events.record("db_attempts", fault=self.describe(), observable=observable,
+        self.stack.events.record(Event.DB_ATTEMPTS, fault=self.describe(), observable=observable,
                                  tried={proxy_worker(p): (max(0.0, round(tried[p] - self._since, 1)) if p in tried else None)
                                         for p in self._proxies} if observable else {})
         self._toxic.heal()
@@ -227,7 +228,7 @@ class LinkFlap(Fault):
         self._stop = threading.Event()
         self._rng = random.Random(self.seed)
         set_enabled(self.stack, self._proxies, False)  # the first down is confirmed before moving on
-        self.stack.events.record("link_flap_down", links=self._proxies)
+        self.stack.events.record(Event.LINK_FLAP_DOWN, links=self._proxies)
         self._thread = threading.Thread(target=self._run, name="chaos-flap", daemon=True)
         self._thread.start()
 
@@ -239,7 +240,7 @@ class LinkFlap(Fault):
         while not self._stop.wait(self._jittered(self.period_s * (self.duty if down else 1 - self.duty))):
             down = not down
             set_enabled(self.stack, self._proxies, not down)
-            self.stack.events.record("link_flap_down" if down else "link_flap_up", links=self._proxies)
+            self.stack.events.record(Event.LINK_FLAP_DOWN if down else Event.LINK_FLAP_UP, links=self._proxies)
 
     def heal(self):
         if getattr(self, "_thread", None):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from chaos.errors import UsageError
 from chaos.faults.base import Fault, check_positive, register
+from chaos.run.events import Event
 from chaos.stack.base import RESTART_MODES
 
 
@@ -93,12 +94,12 @@ class RollingRestart(Fault):
             self.stack.restart_worker(name)
 
             def next_one(name=name, since=since):
-                if events.first("worker_ready", after=since, worker=name):
+                if events.first(Event.WORKER_READY, after=since, worker=name):
                     return "ready"
-                live = events.first("worker_live", after=since, worker=name)
+                live = events.first(Event.WORKER_LIVE, after=since, worker=name)
                 if live and time.monotonic() >= live["t"] + self.after_live_s:
                     return "fallback"
                 return None
 
             by = events.wait(next_one, self.ready_timeout_s) or "deadline"
-            events.record("rolling_restart_next", worker=name, by=by)
+            events.record(Event.ROLLING_RESTART_NEXT, worker=name, by=by)

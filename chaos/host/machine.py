@@ -20,6 +20,7 @@ from pathlib import Path
 from chaos.errors import UsageError
 from chaos.host.paths import cache_dir
 from chaos.oracle.coverage import CHAT_FLOOR, LISTING_FLOOR
+from chaos.run.events import Event
 
 PSI_PATH = Path("/proc/pressure/cpu")
 # CPU pressure ("some": the share of time at least one runnable task waited for a CPU), per cent
@@ -253,4 +254,4 @@ class LoadShedder:
         if (chat, listing) != (e.chat_scale, e.listing_scale):
             e.chat_scale, e.listing_scale = round(chat, 3), round(listing, 3)
             self._last_change = t
-            self.record("load_shed", t=t, pressure_pct=round(pct, 1), chat_scale=e.chat_scale, listing_scale=e.listing_scale)
+            self.record(Event.LOAD_SHED, t=t, pressure_pct=round(pct, 1), chat_scale=e.chat_scale, listing_scale=e.listing_scale)

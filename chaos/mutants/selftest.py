@@ -16,7 +16,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chaos.scenarios import catalog
 from chaos.host.paths import state_dir
 from chaos.litellm.env import LiteLLMEnv
 from chaos.mutants.build import build_mutant_env
@@ -25,6 +24,7 @@ from chaos.options import RunSettings
 from chaos.oracle.verdict import FAILED, PASS
 from chaos.run.plan import plan_run
 from chaos.run.runner import Run
+from chaos.scenarios import catalog
 
 ACTIVE_MARK = "litellm-chaos mutant {name}: applied"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from chaos.run.events import Event
 from chaos.run.history import Op
 
 PASS, FAIL, NOT_CHECKED, UNKNOWN = "pass", "fail", "not_checked", "unknown"
@@ -44,9 +45,9 @@ class CheckContext:
         for e in sorted(self.events, key=lambda e: e["t"]):  # backdated events may be out of order
             if e["t"] > t:
                 break
-            if e["kind"] == "fault_applied" and not e.get("instant"):
+            if e["kind"] == Event.FAULT_APPLIED and not e.get("instant"):
                 active[e["step"]] = e["fault"]
-            elif e["kind"] == "fault_healed":
+            elif e["kind"] == Event.FAULT_HEALED:
                 active.pop(e["step"], None)
         return list(active.values())
 
@@ -55,13 +56,13 @@ class CheckContext:
         run if never healed); an instant one (a restart, a kill) spans its apply."""
         windows, open_ = [], {}
         for e in sorted(self.events, key=lambda e: e["t"]):
-            if e["kind"] == "fault_applied":
+            if e["kind"] == Event.FAULT_APPLIED:
                 start = e.get("since", e["t"])
                 if e.get("instant"):
                     windows.append((start, e["t"]))
                 else:
                     open_[e["step"]] = start
-            elif e["kind"] == "fault_healed" and e["step"] in open_:
+            elif e["kind"] == Event.FAULT_HEALED and e["step"] in open_:
                 windows.append((open_.pop(e["step"]), e["t"]))
         windows += [(start, self.end_t) for start in open_.values()]
         return sorted(windows)

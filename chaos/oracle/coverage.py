@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from chaos.errors import UsageError
 from chaos.oracle.classify import definite
 from chaos.oracle.context import CheckContext
+from chaos.run.events import Event
 from chaos.run.history import Op
 
 STALL_S = 0.25  # the probe loop's own slack
@@ -124,7 +125,7 @@ def unseeable_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]
     or (re)started and not yet answering on its port (spawn to worker_live). Not judged."""
     out: dict[str, list[tuple[float, float]]] = {}
     for w in ctx.workers:
-        for start_kind, end_kind in (("worker_paused", "worker_resumed"), ("worker_spawned", "worker_live")):
+        for start_kind, end_kind in ((Event.WORKER_PAUSED, Event.WORKER_RESUMED), (Event.WORKER_SPAWNED, Event.WORKER_LIVE)):
             ends = [e["t"] for e in ctx.events_of(end_kind, w)]
             for e in ctx.events_of(start_kind, w):
                 end = next((t for t in ends if t >= e["t"]), ctx.end_t)

@@ -14,14 +14,25 @@ from dataclasses import dataclass
 from typing import Callable
 
 from chaos.oracle import decide
-from chaos.oracle.checkers import (check_client_invalid_model, check_no_invalid_model_ready_gated,
-                                   check_no_invalid_model_strict, check_no_model_lost, check_read_after_create,
-                                   check_readiness_truthful, check_recovery)
+from chaos.oracle.checkers import (
+    check_client_invalid_model,
+    check_no_invalid_model_ready_gated,
+    check_no_invalid_model_strict,
+    check_no_model_lost,
+    check_read_after_create,
+    check_readiness_truthful,
+    check_recovery,
+)
 from chaos.oracle.context import ADVISORY, CONTRACT, PASS, UNKNOWN, CheckContext, InvariantResult
 from chaos.oracle.coverage import coverage, decide_coverage
 from chaos.oracle.latency import check_no_stall
-from chaos.oracle.listing import (check_create_propagates, check_delete_propagates, check_listing_consistent,
-                                  check_models_loaded_before_ready, check_update_propagates)
+from chaos.oracle.listing import (
+    check_create_propagates,
+    check_delete_propagates,
+    check_listing_consistent,
+    check_models_loaded_before_ready,
+    check_update_propagates,
+)
 from chaos.run.history import Op
 
 Checker = Callable[[list[Op], CheckContext], InvariantResult]

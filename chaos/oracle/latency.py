@@ -13,6 +13,7 @@ from chaos.oracle.classify import OK, TIMEOUT
 from chaos.oracle.context import NOT_CHECKED, UNKNOWN, CheckContext, InvariantResult, overlaps, result
 from chaos.oracle.coverage import total
 from chaos.oracle.ledger import ModelLedger
+from chaos.run.events import Event
 from chaos.run.history import Op
 
 MIN_BASELINE_SAMPLES = 20
@@ -36,8 +37,8 @@ def _worker_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]:
     """Per worker, from each (re)spawn to WARMUP_S after its next readiness 200: starting, not stalling."""
     windows: dict[str, list[tuple[float, float]]] = {}
     for worker in ctx.workers:
-        ready = [e["t"] + WARMUP_S for e in ctx.events_of("worker_ready", worker)]
-        for spawn in ctx.events_of("worker_spawned", worker):
+        ready = [e["t"] + WARMUP_S for e in ctx.events_of(Event.WORKER_READY, worker)]
+        for spawn in ctx.events_of(Event.WORKER_SPAWNED, worker):
             end = next((t for t in ready if t >= spawn["t"]), ctx.end_t)
             windows.setdefault(worker, []).append((spawn["t"], end))
     return windows
@@ -54,7 +55,7 @@ def check_no_stall(ops: list[Op], ctx: CheckContext) -> InvariantResult:
     desc = f"while no fault is active, no chat for a valid model takes longer than {bound * 1000:.0f} ms ({source})"
     ledger = ModelLedger.of(ops, ctx.models)
     faults = ctx.fault_windows()
-    blind = [(e["t"], e["t"] + e.get("seconds", 0)) for e in ctx.events_of("probe_stall")]  # the harness itself lagged
+    blind = [(e["t"], e["t"] + e.get("seconds", 0)) for e in ctx.events_of(Event.PROBE_STALL)]  # the harness itself lagged
     starting = _worker_windows(ctx)
     every_start = [w for ws in starting.values() for w in ws]
     bad = []

@@ -10,6 +10,7 @@ from dataclasses import replace
 from chaos.oracle.classify import INVALID_MODEL, OK
 from chaos.oracle.context import NOT_CHECKED, CheckContext, InvariantResult, ReadinessIndex, overlaps, result
 from chaos.oracle.ledger import CHANGES, ModelLedger
+from chaos.run.events import Event
 from chaos.run.history import Op
 
 LISTINGS = ("models", "model_info_list")  # /v1/models, /model/info
@@ -144,7 +145,7 @@ def check_models_loaded_before_ready(ops: list[Op], ctx: CheckContext) -> Invari
     ledger = ModelLedger.of(ops, ctx.models)
     bad, judged = [], 0
     for worker in ctx.workers:
-        spawns = [e["t"] for e in ctx.events_of("worker_spawned", worker) if e["t"] > t_first]
+        spawns = [e["t"] for e in ctx.events_of(Event.WORKER_SPAWNED, worker) if e["t"] > t_first]
         mine = sorted((op for op in ops if op.worker == worker and op.via is None), key=lambda o: o.t0)
         for i, spawned in enumerate(spawns):
             next_spawn = spawns[i + 1] if i + 1 < len(spawns) else float("inf")

@@ -21,6 +21,7 @@ from chaos.report.summary import (
     seen_lines,
 )
 from chaos.report.timeline import render_timeline
+from chaos.run.events import Event
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1700px; }
@@ -143,7 +144,7 @@ def collapse_stalls(events: list[dict]) -> list[dict]:
     out: list[dict] = []
     for e in events:
         prev = out[-1] if out else None
-        if prev and e["kind"] in ("probe_stall", "load_shed") and prev["kind"] == e["kind"]:
+        if prev and e["kind"] in (Event.PROBE_STALL, Event.LOAD_SHED) and prev["kind"] == e["kind"]:
             prev["n"] = prev.get("n", 1) + 1
             prev["until_s"] = round(e["t"] + e.get("seconds", 0) - prev["t"], 2)
             continue

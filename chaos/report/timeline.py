@@ -29,6 +29,7 @@ from chaos.oracle.classify import (  # noqa: E402
     UPSTREAM_ERROR,
     WORKER_DOWN,
 )
+from chaos.run.events import Event  # noqa: E402
 
 # rows inside a worker lane, top to bottom; anything else (e.g. cancelled) goes to "other"
 ROWS = (OK, INVALID_MODEL, DB_UNAVAILABLE, WORKER_DOWN, TIMEOUT, UPSTREAM_ERROR, NO_READY_WORKER, OTHER)
@@ -36,13 +37,13 @@ COLOURS = {OK: "#2e9d4a", INVALID_MODEL: "#d7191c", DB_UNAVAILABLE: "#f08a24", W
            TIMEOUT: "#2c7bb6", UPSTREAM_ERROR: "#a6611a", NO_READY_WORKER: "#c2a5cf", OTHER: "#808080"}
 FRONT_DOOR_LANE = "front-door"  # what clients of the front door got (a lane of its own, at the bottom)
 WORKER_MARKS = {  # event kind -> (marker, colour, label)
-    "worker_stopped": ("v", "#000000", "stopped"),
-    "worker_killed": ("X", "#000000", "killed"),
-    "worker_exited": ("x", "#d7191c", "exited"),
-    "worker_spawned": ("^", "#555555", "spawned"),
-    "worker_ready": ("o", "#2e9d4a", "first readiness 200"),
-    "worker_paused": ("s", "#555555", "paused"),
-    "model_table_read": ("d", "#1f78b4", "model table read (reload)"),
+    Event.WORKER_STOPPED: ("v", "#000000", "stopped"),
+    Event.WORKER_KILLED: ("X", "#000000", "killed"),
+    Event.WORKER_EXITED: ("x", "#d7191c", "exited"),
+    Event.WORKER_SPAWNED: ("^", "#555555", "spawned"),
+    Event.WORKER_READY: ("o", "#2e9d4a", "first readiness 200"),
+    Event.WORKER_PAUSED: ("s", "#555555", "paused"),
+    Event.MODEL_TABLE_READ: ("d", "#1f78b4", "model table read (reload)"),
 }
 ROW_H = 1.0
 LANE_GAP = 1.2
@@ -163,14 +164,14 @@ def _draw_faults(ax, ev, fault_lane_y, t_lo, t_hi) -> None:
     level = 0
     for e in ev.events:
         kind = e.get("kind")
-        if kind == "fault_applied" and e.get("instant"):
+        if kind == Event.FAULT_APPLIED and e.get("instant"):
             x = e["t"] - t_lo
             ax.axvline(x, color="#444444", ls="--", lw=1, zorder=5)
             ax.text(x, fault_lane_y + 0.3 + (level % 3) * 0.9, " " + e.get("fault", e.get("step", "")), fontsize=8, zorder=6)
             level += 1
-        elif kind == "fault_applied":
+        elif kind == Event.FAULT_APPLIED:
             applied[e.get("step")] = e
-        elif kind == "fault_healed" and e.get("step") in applied:
+        elif kind == Event.FAULT_HEALED and e.get("step") in applied:
             _fault_window(ax, applied.pop(e["step"]), e["t"], fault_lane_y, t_lo, level)
             level += 1
     for start in applied.values():  # never healed (the run ended or crashed first)
@@ -207,7 +208,7 @@ def _draw_pressure(ax, ev, y: float, t_lo: float) -> None:
 
 def _draw_worker_events(ax, ev, lanes, lane_h, t_lo) -> None:
     for e in ev.events:  # the harness was blind here: hatched, so an empty stretch is not read as quiet
-        if e.get("kind") != "probe_stall":
+        if e.get("kind") != Event.PROBE_STALL:
             continue
         for lane in e.get("lanes") or [e.get("worker")]:  # one event per stretch, on every lane it hit
             if lane in lanes:

@@ -1,12 +1,74 @@
 """The run's event log: worker lifecycle, faults, readiness changes, as plain dicts on the
-same monotonic clock as the operation history."""
+same monotonic clock as the operation history. Every kind of event is an `Event` below."""
 
 from __future__ import annotations
 
+import enum
 import json
 import threading
 import time
 from pathlib import Path
+
+
+class Event(enum.StrEnum):
+    """Every kind of event in the log (a str: `event["kind"] == Event.WORKER_READY`)."""
+
+    # the stack and its reset
+    INFRA_READY = "infra_ready"
+    SCHEMA_APPLIED = "schema_applied"
+    MODELS_SEEDED = "models_seeded"
+    MODELS_VERIFIED = "models_verified"
+    RESET_STARTED = "reset_started"
+    RESET_DONE = "reset_done"
+    # a worker's lifecycle (stack.restarts, the worker operations)
+    WORKER_SPAWNED = "worker_spawned"
+    WORKER_LIVE = "worker_live"  # its liveness endpoint answers: the process listens
+    WORKER_READY = "worker_ready"  # its readiness endpoint says 200
+    WORKER_STOPPED = "worker_stopped"
+    WORKER_KILLED = "worker_killed"
+    WORKER_EXITED = "worker_exited"  # on its own
+    WORKER_PAUSED = "worker_paused"
+    WORKER_RESUMED = "worker_resumed"
+    WORKER_BACKOFF = "worker_backoff"
+    WORKER_RESTARTED = "worker_restarted"
+    # the front door's membership
+    FRONT_DOOR_READY = "front_door_ready"
+    FRONT_DOOR_TOOK_OUT = "front_door_took_out"
+    FRONT_DOOR_ADMITS_AFTER_PROBE = "front_door_admits_after_probe"
+    FRONT_DOOR_RUNTIME_FAILED = "front_door_runtime_failed"
+    # the schedule
+    BASELINE_MET = "baseline_met"
+    STEP_FIRED = "step_fired"
+    FAULT_APPLIED = "fault_applied"
+    FAULT_HEALED = "fault_healed"
+    FAULT_HEAL_FAILED = "fault_heal_failed"
+    LINK_FLAP_DOWN = "link_flap_down"
+    LINK_FLAP_UP = "link_flap_up"
+    ROLLING_RESTART_NEXT = "rolling_restart_next"
+    MANAGEMENT_RETURNED = "management_returned"
+    MODELS_CREATED = "models_created"
+    HEAL_ALL = "heal_all"
+    RECOVERY_CLOCK_WAITED = "recovery_clock_waited"
+    # what the database saw (stack.components.model_reads)
+    DB_ATTEMPTS = "db_attempts"
+    MODEL_TABLE_READ = "model_table_read"
+    MODEL_QUERY_SEEN = "model_query_seen"  # a step's trigger fired on a model_table_read
+    # the harness watching itself and the gateway
+    PROBE_STALL = "probe_stall"
+    LOAD_SHED = "load_shed"
+    STEADY_STATE_DEVIATED = "steady_state_deviated"
+    RUN_DECIDED = "run_decided"
+
+
+# Events the harness causes, or that only say the process exists: a step may wait on them alone.
+# worker_live (the worker's liveness endpoint answers) is process-level: LiteLLM's liveness is
+# always alive once it listens, fixed or not.
+HARNESS_EVENTS = (Event.WORKER_SPAWNED, Event.WORKER_LIVE, Event.MANAGEMENT_RETURNED, Event.WORKER_STOPPED,
+                  Event.WORKER_KILLED, Event.WORKER_PAUSED, Event.WORKER_RESUMED, Event.FAULT_APPLIED,
+                  Event.FAULT_HEALED, Event.LINK_FLAP_DOWN, Event.LINK_FLAP_UP, Event.BASELINE_MET)
+# Events that depend on the gateway's behaviour, the thing under test: waiting on one needs a fallback.
+UNDER_TEST_EVENTS = (Event.WORKER_READY, Event.MODEL_QUERY_SEEN, Event.WORKER_EXITED, Event.WORKER_BACKOFF,
+                     Event.WORKER_RESTARTED)
 
 
 class EventLog:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from chaos.faults import Fault, FaultError, make_fault
 from chaos.litellm.models import default_specs
 from chaos.oracle.classify import OK
+from chaos.run.events import Event
 from chaos.scenarios.schedule import EACH_SIDE, EVENT_KIND, PREVIOUS_STEP, Schedule, Step
 from chaos.stack.components.seed import db_rows, delete_rows, encrypted_params, update_rows, write_rows
 from chaos.traffic.engine import FRONT_DOOR, TrafficEngine
@@ -84,7 +85,7 @@ class StepInterpreter:
                 self._heal(step_id, fault)
             except Exception as exc:  # noqa: BLE001 - every other heal must still run
                 errors.append(f"heal {step_id} ({fault.describe()}): {type(exc).__name__}: {exc}")
-                self.events.record("fault_heal_failed", step=step_id, fault=fault.describe(), error=str(exc)[:300])
+                self.events.record(Event.FAULT_HEAL_FAILED, step=step_id, fault=fault.describe(), error=str(exc)[:300])
         self.applied.clear()
         return errors
 
@@ -95,16 +96,16 @@ class StepInterpreter:
         was waited for, e.g. ["worker-2: live after 31.2 s"]."""
         said = []
         for name in workers:
-            spawned = self.events.events("worker_spawned", worker=name)
-            if not spawned or self.events.first("worker_live", after=spawned[-1]["t"], worker=name):
+            spawned = self.events.events(Event.WORKER_SPAWNED, worker=name)
+            if not spawned or self.events.first(Event.WORKER_LIVE, after=spawned[-1]["t"], worker=name):
                 continue
             began = time.monotonic()
             deadline = spawned[-1]["t"] + LISTEN_ALLOWANCE_S
-            live = self.events.wait_for("worker_live", max(0.0, deadline - began), after=spawned[-1]["t"], worker=name)
+            live = self.events.wait_for(Event.WORKER_LIVE, max(0.0, deadline - began), after=spawned[-1]["t"], worker=name)
             said.append(f"{name}: live after {time.monotonic() - began:.1f} s" if live
                         else f"{name}: not live {LISTEN_ALLOWANCE_S:g} s after its spawn")
         if said:
-            self.events.record("recovery_clock_waited", workers=said)
+            self.events.record(Event.RECOVERY_CLOCK_WAITED, workers=said)
         return said
 
     # ------------------------------------------------------------------ triggers
@@ -142,9 +143,9 @@ class StepInterpreter:
             fired |= {"source": source["kind"], "source_t": source["t"]}
         if by != "event" and step.fallback is not None:
             fired["fallback"] = step.fallback.to_json()
-        self.events.record("step_fired", **fired)
-        if kind == "model_table_read" and by == "event":
-            self.events.record("model_query_seen", step=step.id, worker=source.get("worker"))
+        self.events.record(Event.STEP_FIRED, **fired)
+        if kind == Event.MODEL_TABLE_READ and by == "event":
+            self.events.record(Event.MODEL_QUERY_SEEN, step=step.id, worker=source.get("worker"))
         if by != "event":
             self.log(f"[{self.name}] step {step.id}: {step.on} not seen; fired by its {by}")
 
@@ -157,7 +158,7 @@ class StepInterpreter:
             self.applied[step.id] = fault  # registered before apply: a half-applied fault is healed too
         since = time.monotonic()
         fault.apply()
-        self.events.record("fault_applied", step=step.id, fault=fault.describe(), instant=fault.instant, since=since)
+        self.events.record(Event.FAULT_APPLIED, step=step.id, fault=fault.describe(), instant=fault.instant, since=since)
 
     def _do_heal(self, step: Step) -> None:
         fault = self.applied.pop(step.heal, None)
@@ -167,7 +168,7 @@ class StepInterpreter:
     def _heal(self, step_id: str, fault: Fault) -> None:
         self.log(f"[{self.name}] heal {fault.describe()}")
         fault.heal()
-        self.events.record("fault_healed", step=step_id, fault=fault.describe())
+        self.events.record(Event.FAULT_HEALED, step=step_id, fault=fault.describe())
 
     # ------------------------------------------------------------------ management workload
     def _names(self, models: list[str]) -> list[str]:
@@ -228,7 +229,7 @@ class StepInterpreter:
 
         ops = engine.call(all_of(), timeout=300 + read_until)
         self.created[step.id] = [name for (_, name), op in zip(plan, ops) if op.cls == OK]
-        self.events.record("management_returned", step=step.id, action="create", worker=",".join(dict.fromkeys(s for s, _ in plan)),
+        self.events.record(Event.MANAGEMENT_RETURNED, step=step.id, action="create", worker=",".join(dict.fromkeys(s for s, _ in plan)),
                            created=sum(o.cls == OK for o in ops), asked=len(plan))
 
     def _do_delete_models(self, step: Step) -> None:
@@ -268,7 +269,7 @@ class StepInterpreter:
 
         ops = engine.call(all_of(), timeout=120 * len(plan))
         done = sum(o is not None and o.cls == OK for o in ops)
-        self.events.record("management_returned", step=step.id, action=action, worker=",".join(dict.fromkeys(s for s, _ in plan)),
+        self.events.record(Event.MANAGEMENT_RETURNED, step=step.id, action=action, worker=",".join(dict.fromkeys(s for s, _ in plan)),
                            changed=done, asked=len(names))
         if done < len(names):
             self.log(f"[{self.name}] step {step.id}: only {done} of {len(names)} {action}(s) returned 200")

@@ -37,6 +37,7 @@ from chaos.oracle.context import FAIL, CheckContext, InvariantResult, result
 from chaos.oracle.invariants import check_all, decided_by
 from chaos.oracle.latency import baseline_p99
 from chaos.oracle.verdict import ABORTED, FAILED, NOT_APPLICABLE, PASS, Verdict, verdict_of
+from chaos.run.events import Event
 from chaos.run.history import History
 from chaos.run.interpreter import Bounds, StepInterpreter
 from chaos.run.plan import RunPlan
@@ -258,7 +259,7 @@ class Run:
         verdict.traffic = self._traffic_summary(engine, plan, history, baseline[0], end_t)
         verdict.machine = self._machine_summary(engine, pressure, baseline[0], end_t)
         verdict.fault_reach = [{"fault": e["fault"], "observable": e["observable"], "tried_after_s": e["tried"]}
-                               for e in stack.events.events("db_attempts")]
+                               for e in stack.events.events(Event.DB_ATTEMPTS)]
         verdict.durations = {"recovery_window_s": round(end_t - heal_t, 2), "full_window_s": recovery, "ended_by": ended_by,
                              "bound_s": bounds.recovery_s, "baseline_s": round(baseline[1] - baseline[0], 2),
                              "propagation_bound_s": bounds.propagation_s, "requests": engine.sent,
@@ -292,13 +293,13 @@ class Run:
             return baseline, deviated
         if problem:
             raise BaselineNotMet(f"baseline not met after {baseline[1] - t_base:.0f} s: {problem}")
-        self.stack.events.record("baseline_met", window_s=round(baseline[1] - t_base, 2))
+        self.stack.events.record(Event.BASELINE_MET, window_s=round(baseline[1] - t_base, 2))
         self.log(f"[{self.scenario.name}] baseline met in {baseline[1] - t_base:.1f} s; running {len(schedule.steps)} step(s)")
         return baseline, None
 
     def _deviated(self, deviated: dict, history: History, baseline, engine: TrafficEngine, pressure) -> Verdict:
         """The gateway failed before any fault: a failed verdict with its evidence, not a harness error."""
-        self.stack.events.record("steady_state_deviated", **{k: v for k, v in deviated.items() if k != "ops"})
+        self.stack.events.record(Event.STEADY_STATE_DEVIATED, **{k: v for k, v in deviated.items() if k != "ops"})
         inv = steady_state_result(deviated, CheckContext(workers=list(engine.workers), models=list(self.stack.config.models),
                                                          events=self.stack.events.events(), heal_t=None, end_t=baseline[1],
                                                          recovery_bound_s=0, propagation_bound_s=0))
@@ -317,7 +318,7 @@ class Run:
             self.touched = interpreter.touched
             heal_errors = interpreter.heal_all()
             heal_t = time.monotonic()
-            self.stack.events.record("heal_all")
+            self.stack.events.record(Event.HEAL_ALL)
         if heal_errors:
             raise FaultError("; ".join(heal_errors))
         waited = interpreter.await_listening(list(workers))
@@ -345,7 +346,7 @@ class Run:
         """Probe stalls as events, one per stretch (lanes merged), and the pressure samples."""
         for since, until in coverage.merge([(a, b) for _, a, b in engine.stalls]):
             lanes = sorted({w for w, a, b in engine.stalls if a < until and b > since})
-            self.stack.events.record("probe_stall", t=since, seconds=round(until - since, 3), lanes=lanes,
+            self.stack.events.record(Event.PROBE_STALL, t=since, seconds=round(until - since, 3), lanes=lanes,
                                      worker=lanes[0] if len(lanes) == 1 else None)
         (self.evidence / "pressure.json").write_text(json.dumps({"source": pressure.source, "samples": pressure.samples}))
 
@@ -400,7 +401,7 @@ class Run:
         b = budget(len(engine.workers), len(self.stack.config.models), self.stack.describe().get("litellm_version"),
                    cpu_limit=self.stack.config.cpu_limit)
         sent = sum(1 for op in engine.history.ops if op.f == "chat" and op.via is None and since <= op.t0 <= until)
-        sheds = self.stack.events.events("load_shed")
+        sheds = self.stack.events.events(Event.LOAD_SHED)
         return {"cores": os.cpu_count(), "pressure": pressure.summary(since, until), "budget": b.to_json(),
                 "rates": {"planned_chats_per_worker": self.traffic_config.rate_per_worker,
                           "achieved_direct_chats_per_worker": round(sent / max(until - since, 1e-9) / max(len(engine.workers), 1), 2),
@@ -416,7 +417,7 @@ class Run:
         full_end = heal_t + window_s
         if self.full_window:
             time.sleep(window_s)
-            self.stack.events.record("run_decided", by="full window", after_heal_s=round(window_s, 2))
+            self.stack.events.record(Event.RUN_DECIDED, by="full window", after_heal_s=round(window_s, 2))
             return f"the full recovery window ({window_s:.0f} s)"
         read_back = bounds.propagation_s if any((s.create_models or {}).get("read_until_bound") for s in self.scenario.schedule.steps) else 0.0
         while True:
@@ -428,7 +429,7 @@ class Run:
             if now >= min(t, full_end) + self.tail_s or now >= full_end:
                 reason = (f"{name} decided ({why}) {max(t, heal_t) - heal_t:.1f} s after heal, + {self.tail_s:g} s tail"
                           if t < full_end else f"the full recovery window ({window_s:.0f} s): {name} needs it")
-                self.stack.events.record("run_decided", by=name, why=why, after_heal_s=round(now - heal_t, 2))
+                self.stack.events.record(Event.RUN_DECIDED, by=name, why=why, after_heal_s=round(now - heal_t, 2))
                 return reason
             time.sleep(min(1.0, max(0.05, min(t, full_end) + self.tail_s - now)))
 

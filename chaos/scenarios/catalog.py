@@ -8,6 +8,7 @@ after the worker's process answers on its port (worker_live)."""
 from __future__ import annotations
 
 from chaos.errors import UsageError
+from chaos.run.events import Event
 from chaos.scenarios.scenario import RESTART_ADVISORY, RESTART_CONTRACT, BoundRules, Scenario
 from chaos.scenarios.schedule import Fallback, Schedule, Step
 from chaos.stack.config import DEFAULT_MODELS
@@ -30,8 +31,8 @@ CHANGE_ADVISORY = ("no_invalid_model_strict", "listing_consistent", "no_stall")
 def heal_when_ready(step_id: str, heals: str, worker: str, delay_s: float) -> Step:
     """Heal `delay_s` after the worker's first readiness 200, or HEAL_AFTER_LIVE_S after its process
     answers on its port (a correct worker may never say ready while the fault lasts)."""
-    return Step(step_id, heal=heals, on="worker_ready", match={"worker": worker}, delay_s=delay_s,
-                fallback=Fallback(after_s=HEAL_AFTER_LIVE_S, event="worker_live", match={"worker": worker}), within_s=150)
+    return Step(step_id, heal=heals, on=Event.WORKER_READY, match={"worker": worker}, delay_s=delay_s,
+                fallback=Fallback(after_s=HEAL_AFTER_LIVE_S, event=Event.WORKER_LIVE, match={"worker": worker}), within_s=150)
 
 
 def restart_during(name: str, title: str, fault: dict, heal_delay_s: float, stack: dict) -> Scenario:
@@ -116,7 +117,7 @@ def s9() -> Scenario:
             Step("slow", apply={"kind": "toxic", "link": "worker-1", "type": "latency", "attributes": {"latency": 500, "jitter": 200}}),
             Step("restart", apply={"kind": "worker_restart", "worker": "worker-1", "mode": "crash"}),
             Step("blackhole", apply={"kind": "toxic", "link": "worker-1", "type": "timeout", "attributes": {"timeout": 0}},
-                 on="worker_spawned", match={"worker": "worker-1"}, delay_s=3),
+                 on=Event.WORKER_SPAWNED, match={"worker": "worker-1"}, delay_s=3),
             heal_when_ready("heal-blackhole", "blackhole", "worker-1", 5),
             Step("heal-slow", heal="slow"),
         ]), stack=INCIDENT_STACK)

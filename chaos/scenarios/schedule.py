@@ -43,20 +43,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chaos.errors import UsageError
+from chaos.run.events import HARNESS_EVENTS, UNDER_TEST_EVENTS, Event
 
-# Events the harness causes, or that only say the process exists: a step may wait on them alone.
-# worker_live (the worker's liveness endpoint answers) is process-level: LiteLLM's liveness is
-# always alive once it listens, fixed or not.
-HARNESS_EVENTS = ("worker_spawned", "worker_live", "management_returned", "worker_stopped", "worker_killed",
-                  "worker_paused", "worker_resumed", "fault_applied", "fault_healed", "link_flap_down",
-                  "link_flap_up", "baseline_met")
-# Events that depend on the gateway's behaviour, the thing under test: waiting on one needs a fallback.
-UNDER_TEST_EVENTS = ("worker_ready", "model_query_seen", "worker_exited", "worker_backoff", "worker_restarted")
 EVENT_TRIGGERS = HARNESS_EVENTS + UNDER_TEST_EVENTS
 # a fallback may also count from the moment the previous step fired
 PREVIOUS_STEP = "previous_step"
 # trigger name -> the event kind recorded in the log
-EVENT_KIND = {"model_query_seen": "model_table_read"}
+EVENT_KIND = {Event.MODEL_QUERY_SEEN: Event.MODEL_TABLE_READ}
 SETTLE_BOUNDS = ("recovery_bound", "propagation_bound")
 ACTIONS = ("apply", "heal", "create_models", "delete_models", "update_models")
 SCHEDULE_FIELDS = ("name", "steps", "seed", "baseline_s", "recovery_s", "rate_per_worker", "stack", "contract", "advisory",
@@ -68,7 +61,7 @@ class Fallback:
     """Fire `after_s` seconds after the first `from` event (with `match`) since the previous step."""
 
     after_s: float
-    event: str = "worker_live"  # "from" in JSON
+    event: str = Event.WORKER_LIVE  # "from" in JSON
     match: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -198,7 +191,7 @@ def _step_from_json(raw, i: int, source: str) -> Step:
     if fallback is not None:
         if not isinstance(fallback, dict) or set(fallback) - {"from", "match", "after_s"} or "after_s" not in fallback:
             raise UsageError(f"{source}: step {step.id!r}: fallback={fallback!r}; expected {{\"from\": EVENT, \"match\": {{...}}, \"after_s\": SECONDS}}")
-        step.fallback = Fallback(after_s=fallback["after_s"], event=fallback.get("from", "worker_live"), match=fallback.get("match") or {})
+        step.fallback = Fallback(after_s=fallback["after_s"], event=fallback.get("from", Event.WORKER_LIVE), match=fallback.get("match") or {})
     return step
 
 

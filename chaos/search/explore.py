@@ -20,12 +20,14 @@ from chaos.evidence.load import load_evidence
 from chaos.oracle.invariants import EXPLORE_ADVISORY, EXPLORE_CONTRACT
 from chaos.oracle.verdict import FAILED
 from chaos.report.summary import replay_command
+from chaos.run.events import Event
 from chaos.scenarios.catalog import INCIDENT_STACK
 from chaos.scenarios.scenario import Scenario
 from chaos.search.generate import Options, Shape, generate
 
-_LIFECYCLE = {"worker_spawned": "starting", "worker_live": "live", "worker_ready": "ready", "worker_stopped": "down",
-              "worker_killed": "down", "worker_exited": "down", "worker_paused": "paused", "worker_resumed": "ready"}
+_LIFECYCLE = {Event.WORKER_SPAWNED: "starting", Event.WORKER_LIVE: "live", Event.WORKER_READY: "ready",
+              Event.WORKER_STOPPED: "down", Event.WORKER_KILLED: "down", Event.WORKER_EXITED: "down",
+              Event.WORKER_PAUSED: "paused", Event.WORKER_RESUMED: "ready"}
 # violations that exist only at a worker whose readiness said 200 (the harness's own readiness probe,
 # which sees it before the supervisor's slower poll records worker_ready): their state is "ready"
 _AT_READY_WORKERS = {"no_invalid_model_ready_gated", "readiness_truthful"}

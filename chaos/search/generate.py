@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field
 
 from chaos.errors import UsageError
+from chaos.run.events import Event
 from chaos.scenarios.schedule import PREVIOUS_STEP, Fallback, Schedule, Step
 
 # kind -> weight; a kind left out (or weight 0) is never drawn
@@ -108,15 +109,15 @@ def _trigger(rng: random.Random, restarted: str | None) -> dict:
         return {"delay_s": round(rng.uniform(0, 4), 1)}
     match = {"worker": restarted}
     if roll < 0.5:
-        return {"on": "worker_spawned", "match": match, "delay_s": round(rng.uniform(0, 3), 1), "within_s": 60}
+        return {"on": Event.WORKER_SPAWNED, "match": match, "delay_s": round(rng.uniform(0, 3), 1), "within_s": 60}
     if roll < 0.65:
-        return {"on": "worker_live", "match": match, "delay_s": round(rng.uniform(0, 3), 1), "within_s": 120,
-                "fallback": Fallback(after_s=90, event="worker_spawned", match=match)}
+        return {"on": Event.WORKER_LIVE, "match": match, "delay_s": round(rng.uniform(0, 3), 1), "within_s": 120,
+                "fallback": Fallback(after_s=90, event=Event.WORKER_SPAWNED, match=match)}
     if roll < 0.85:
-        return {"on": "worker_ready", "match": match, "delay_s": round(rng.uniform(0, 5), 1), "within_s": 150,
-                "fallback": Fallback(after_s=20, event="worker_live", match=match)}
-    return {"on": "model_query_seen", "match": match, "delay_s": round(rng.uniform(0, 2), 1), "within_s": 90,
-            "fallback": Fallback(after_s=40, event="worker_spawned", match=match)}
+        return {"on": Event.WORKER_READY, "match": match, "delay_s": round(rng.uniform(0, 5), 1), "within_s": 150,
+                "fallback": Fallback(after_s=20, event=Event.WORKER_LIVE, match=match)}
+    return {"on": Event.MODEL_QUERY_SEEN, "match": match, "delay_s": round(rng.uniform(0, 2), 1), "within_s": 90,
+            "fallback": Fallback(after_s=40, event=Event.WORKER_SPAWNED, match=match)}
 
 
 def _fault(rng: random.Random, kind: str, worker: str) -> dict:
@@ -154,7 +155,7 @@ def _heal(rng: random.Random, sid: str, kind: str, worker: str, options: Options
     longest = options.max_fault_s
     if kind != "pause" and rng.random() < 0.3:
         after = round(rng.uniform(5, longest), 1)
-        return Step(f"heal-{sid}", heal=sid, on="worker_ready", match={"worker": worker}, delay_s=round(rng.uniform(0, 5), 1),
+        return Step(f"heal-{sid}", heal=sid, on=Event.WORKER_READY, match={"worker": worker}, delay_s=round(rng.uniform(0, 5), 1),
                     within_s=after + 30, fallback=Fallback(after_s=after, event=PREVIOUS_STEP))
     return Step(f"heal-{sid}", heal=sid, delay_s=round(rng.uniform(1, longest), 1))
 

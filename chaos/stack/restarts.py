@@ -14,7 +14,7 @@ from typing import Callable
 
 import httpx
 
-from chaos.run.events import EventLog
+from chaos.run.events import Event, EventLog
 from chaos.stack.base import WorkerState
 from chaos.stack.components.litellm_worker import LiteLLMWorker
 from chaos.stack.config import RestartPolicy
@@ -65,9 +65,9 @@ class Supervisor(threading.Thread):
                 return
             if state == WorkerState.BACKOFF and time.monotonic() >= worker.restart_due:
                 worker.spawn()
-                self.events.record("worker_restarted", worker=worker.name, pid=worker.process.pid, spawn=worker.spawns,
+                self.events.record(Event.WORKER_RESTARTED, worker=worker.name, pid=worker.process.pid, spawn=worker.spawns,
                                    consecutive_crashes=worker.consecutive_crashes, by="restart_policy")
-                self.events.record("worker_spawned", worker=worker.name, pid=worker.process.pid, spawn=worker.spawns)
+                self.events.record(Event.WORKER_SPAWNED, worker=worker.name, pid=worker.process.pid, spawn=worker.spawns)
                 self.on_spawn(worker.name)
                 self.on_change()
                 return
@@ -87,7 +87,7 @@ class Supervisor(threading.Thread):
             with self.lock:
                 if worker.state == WorkerState.STARTING and worker.spawns == spawn:
                     worker.state = WorkerState.READY
-                    self.events.record("worker_ready", worker=worker.name, pid=worker.process.pid, spawn=spawn,
+                    self.events.record(Event.WORKER_READY, worker=worker.name, pid=worker.process.pid, spawn=spawn,
                                        after_s=round(time.monotonic() - worker.spawned_at, 3))
             self.on_change()
 
@@ -99,13 +99,13 @@ class Supervisor(threading.Thread):
         with self.lock:
             if worker.spawns == spawn and worker.live_spawn != spawn:
                 worker.live_spawn = spawn
-                self.events.record("worker_live", worker=worker.name, pid=worker.process.pid, spawn=spawn,
+                self.events.record(Event.WORKER_LIVE, worker=worker.name, pid=worker.process.pid, spawn=spawn,
                                    after_s=round(time.monotonic() - worker.spawned_at, 3))
 
     def _exited(self, worker: LiteLLMWorker) -> None:
         rc = worker.process.returncode()
         uptime = time.monotonic() - worker.spawned_at
-        self.events.record("worker_exited", worker=worker.name, pid=worker.process.pid, rc=rc, spawn=worker.spawns,
+        self.events.record(Event.WORKER_EXITED, worker=worker.name, pid=worker.process.pid, rc=rc, spawn=worker.spawns,
                            uptime_s=round(uptime, 3))
         worker.process.kill()  # reap its process group: the Prisma engine may outlive it
         self.on_exit(worker.name)

@@ -30,7 +30,7 @@ from chaos.host.ports import HOST, pick_free_ports, ports_from_base
 from chaos.host.procs import proc_start_ticks
 from chaos.host.waiting import wait_until
 from chaos.litellm.env import LiteLLMEnv, prisma_engine_description
-from chaos.run.events import EventLog
+from chaos.run.events import Event, EventLog
 from chaos.stack.base import Stack, WorkerInfo, WorkerState
 from chaos.stack.components import db_state, seed
 from chaos.stack.components.litellm_worker import LiteLLMWorker, WorkerSettings
@@ -111,7 +111,7 @@ class SupervisedStack(Stack):
         if self.config.seed_models and self.config.seed_via == "db":  # before any worker: all load them at start
             specs = self.config.db_specs()
             seed.write_rows(self.postgres.dsn(), seed.db_rows(specs, self.upstream_url, self.salt_key))
-            self.events.record("models_seeded", via="db", models=[m.name for m in specs])
+            self.events.record(Event.MODELS_SEEDED, via="db", models=[m.name for m in specs])
 
         t2 = time.monotonic()
         self._start_workers()
@@ -120,7 +120,7 @@ class SupervisedStack(Stack):
             # as a Service gets its endpoints when the pods are ready: every worker is, here
             self._start_front_door()
             self.front_door.wait_all_up(self._worker_names(), self.config.front_door.period_s + 10)
-            self.events.record("front_door_ready", url=self.front_door.url)
+            self.events.record(Event.FRONT_DOOR_READY, url=self.front_door.url)
 
         if self.config.seed_models:
             t3 = time.monotonic()
@@ -225,9 +225,9 @@ class SupervisedStack(Stack):
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
             if self.config.seed_via == "api":
                 seed.create_models(client, first.url, self.config.db_specs(), self.upstream_url)
-                self.events.record("models_created", worker=first.name, models=models)
+                self.events.record(Event.MODELS_CREATED, worker=first.name, models=models)
             took = seed.verify_everywhere(client, {n: w.url for n, w in self._workers.items()}, models, bound)
-        self.events.record("models_verified", models=models, seconds=took)
+        self.events.record(Event.MODELS_VERIFIED, models=models, seconds=took)
 
     # ------------------------------------------------------------------ workers
     def workers(self) -> list[WorkerInfo]:
@@ -246,27 +246,27 @@ class SupervisedStack(Stack):
             if worker.process.running():
                 return
             worker.spawn()
-            self.events.record("worker_spawned", worker=name, pid=worker.process.pid, spawn=worker.spawns)
+            self.events.record(Event.WORKER_SPAWNED, worker=name, pid=worker.process.pid, spawn=worker.spawns)
         self._admit(name)
         self.save_state()
 
     def _take_out(self, name: str) -> None:
         """The front door stops routing to a worker whose process stops (Kubernetes drops a
         terminating or crashed pod from its endpoints)."""
-        self._front_door_says("took_out", name, lambda: self.front_door.take_out(name))
+        self._front_door_says(Event.FRONT_DOOR_TOOK_OUT, name, lambda: self.front_door.take_out(name))
 
     def _admit(self, name: str) -> None:
         """A new process of the worker: the front door routes to it from its first successful probe."""
-        self._front_door_says("admits_after_probe", name, lambda: self.front_door.admit_after_probe(name))
+        self._front_door_says(Event.FRONT_DOOR_ADMITS_AFTER_PROBE, name, lambda: self.front_door.admit_after_probe(name))
 
-    def _front_door_says(self, what: str, name: str, call) -> None:
+    def _front_door_says(self, what: Event, name: str, call) -> None:
         if self.front_door is None:
             return
         try:
             call()
-            self.events.record(f"front_door_{what}", worker=name)
+            self.events.record(what, worker=name)
         except OSError as exc:
-            self.events.record("front_door_runtime_failed", worker=name, action=what, error=str(exc))
+            self.events.record(Event.FRONT_DOOR_RUNTIME_FAILED, worker=name, action=what, error=str(exc))
 
     def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
@@ -276,7 +276,7 @@ class SupervisedStack(Stack):
             worker.state = WorkerState.STOPPED  # the supervisor leaves it alone from here
         self._take_out(name)
         rc = worker.process.stop(timeout)
-        self.events.record("worker_stopped", worker=name, rc=rc, signal="SIGTERM", on_purpose=stay_stopped)
+        self.events.record(Event.WORKER_STOPPED, worker=name, rc=rc, signal="SIGTERM", on_purpose=stay_stopped)
         self._after_exit(worker, stay_stopped)
 
     def kill_worker(self, name: str, *, stay_stopped: bool = False) -> None:
@@ -286,7 +286,7 @@ class SupervisedStack(Stack):
             worker.state = WorkerState.STOPPED
         self._take_out(name)
         rc = worker.process.kill()
-        self.events.record("worker_killed", worker=name, rc=rc, signal="SIGKILL", on_purpose=stay_stopped)
+        self.events.record(Event.WORKER_KILLED, worker=name, rc=rc, signal="SIGKILL", on_purpose=stay_stopped)
         self._after_exit(worker, stay_stopped)
 
     def _after_exit(self, worker: LiteLLMWorker, stay_stopped: bool) -> None:
@@ -301,14 +301,14 @@ class SupervisedStack(Stack):
             if worker.process.pause():
                 worker.paused_from = worker.state
                 worker.state = WorkerState.PAUSED
-                self.events.record("worker_paused", worker=name, pid=worker.process.pid)
+                self.events.record(Event.WORKER_PAUSED, worker=name, pid=worker.process.pid)
 
     def resume_worker(self, name: str) -> None:
         with self._lock:
             worker = self._worker(name)
             if worker.state == WorkerState.PAUSED and worker.process.resume():
                 worker.state = worker.paused_from
-                self.events.record("worker_resumed", worker=name, pid=worker.process.pid)
+                self.events.record(Event.WORKER_RESUMED, worker=name, pid=worker.process.pid)
 
     def restart_worker(self, name: str, mode: str = "graceful") -> None:
         """Stop (graceful: SIGTERM with grace; crash: SIGKILL) and start again at once."""
@@ -317,7 +317,7 @@ class SupervisedStack(Stack):
         else:
             self.stop_worker(name)
         self.start_worker(name)
-        self.events.record("worker_restarted", worker=name, by="operator", mode=mode)
+        self.events.record(Event.WORKER_RESTARTED, worker=name, by="operator", mode=mode)
 
     def wait_ready(self, name: str, timeout: float | None = None) -> None:
         """Block until the worker's readiness answers 200 for its current spawn."""
@@ -329,7 +329,7 @@ class SupervisedStack(Stack):
                 return worker.state
 
         def exits() -> int:
-            return len(self.events.events("worker_exited", worker=name))
+            return len(self.events.events(Event.WORKER_EXITED, worker=name))
 
         exits_before = exits()
 
@@ -447,7 +447,7 @@ class SupervisedStack(Stack):
         mode: no grace to wait for) and ready. Returns what it did; raises when it cannot."""
         t0 = time.monotonic()
         done: list[str] = []
-        self.events.record("reset_started", touched=sorted(touched))
+        self.events.record(Event.RESET_STARTED, touched=sorted(touched))
         if not self.postgres.process.running():
             self.postgres.start()
             done.append("started PostgreSQL")
@@ -483,7 +483,7 @@ class SupervisedStack(Stack):
                 self.front_door.admit_now(name)
             self.front_door.wait_all_up(self._worker_names(), self.config.front_door.period_s + 10)
         report = {"seconds": round(time.monotonic() - t0, 2), "did": done or ["nothing to undo"], "restarted": restart}
-        self.events.record("reset_done", **report)
+        self.events.record(Event.RESET_DONE, **report)
         return report
 
     def _not_serving(self, names: set[str]) -> set[str]:

@@ -27,6 +27,7 @@ from chaos.host.paths import SOURCE_ROOT
 from chaos.host.ports import HOST
 from chaos.host.waiting import wait_until
 from chaos.litellm.env import HARD_CODED_RELOAD_INTERVAL_S, INSPECT_SCRIPT, RELOAD_INTERVAL_ENV, LiteLLMEnv
+from chaos.run.events import Event
 from chaos.stack.backends.container import ContainerProcess
 from chaos.stack.backends.images import local_images
 from chaos.stack.components.front_door import FrontDoor, front_door_config
@@ -245,7 +246,7 @@ class ComposeStack(SupervisedStack):
         self._model_reads = ModelReadWatcher(self.log_dir / "postgres.log", self.events).start()
         # the worker containers exist from here on; the supervisor starts them one by one
         self._compose("create", "--no-recreate", *[service_of(w) for w in self._worker_names()])
-        self.events.record("infra_ready", ports=dict(self.ports), project=self.project)
+        self.events.record(Event.INFRA_READY, ports=dict(self.ports), project=self.project)
 
     def _start_front_door(self) -> None:
         self._compose("up", "-d", "--no-deps", FRONT_DOOR_SERVICE)
@@ -282,7 +283,7 @@ class ComposeStack(SupervisedStack):
 
         wait_until(done, timeout, interval=0.25, give_up=failed_job, fail=fail)
         migrations = job().logs().decode(errors="replace").strip()
-        self.events.record("schema_applied", source=f"{self.images['litellm']}:{self.env.migrations_dir}", job=migrations[-200:])
+        self.events.record(Event.SCHEMA_APPLIED, source=f"{self.images['litellm']}:{self.env.migrations_dir}", job=migrations[-200:])
 
     def _health(self, service: str) -> str:
         import docker

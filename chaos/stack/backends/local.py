@@ -25,6 +25,7 @@ from chaos.host.ports import HOST
 from chaos.host.procs import ManagedProcess, kill_pids, pids_of_run, wait_gone
 from chaos.host.waiting import wait_until
 from chaos.litellm.env import LiteLLMEnv, ensure_env, env_from_venv
+from chaos.run.events import Event
 from chaos.stack.components.front_door import LocalFrontDoor
 from chaos.stack.components.haproxy import HAProxy
 from chaos.stack.components.litellm_worker import LiteLLMWorker, WorkerSettings
@@ -103,7 +104,7 @@ class LocalStack(SupervisedStack):
             self.save_state()
             self.postgres.create_database()
             n = apply_migrations(self.postgres.dsn(), self.env.migrations_dir)
-            self.events.record("schema_applied", migrations=n, source=str(self.env.migrations_dir))
+            self.events.record(Event.SCHEMA_APPLIED, migrations=n, source=str(self.env.migrations_dir))
             if self.config.store_model_in_db_source == "db":
                 store_model_in_db_setting(self.postgres.dsn())
 
@@ -131,7 +132,7 @@ class LocalStack(SupervisedStack):
         first_link = self.ports[f"link:{worker_link(worker_name(1))}"]
         with psycopg.connect(self.postgres.dsn(port=first_link), connect_timeout=5) as conn:
             conn.execute("SELECT 1")
-        self.events.record("infra_ready", ports=dict(self.ports))
+        self.events.record(Event.INFRA_READY, ports=dict(self.ports))
         self._model_reads = ModelReadWatcher(self.log_dir / "postgres.log", self.events).start()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from chaos.host.ports import HOST
 from chaos.host.procs import ManagedProcess
 from chaos.litellm.env import RELOAD_INTERVAL_ENV, LiteLLMEnv
+from chaos.run.events import Event
 from chaos.stack.base import WorkerState
 
 
@@ -111,7 +112,7 @@ class LiteLLMWorker:
         delay = policy.backoff(self.consecutive_crashes)
         self.restart_due = time.monotonic() + delay
         self.state = WorkerState.BACKOFF
-        events.record("worker_backoff", worker=self.name, delay_s=delay, consecutive_crashes=self.consecutive_crashes)
+        events.record(Event.WORKER_BACKOFF, worker=self.name, delay_s=delay, consecutive_crashes=self.consecutive_crashes)
 
     def spawn(self) -> None:
         self.process.start()

@@ -12,7 +12,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.run.events import EventLog
+from chaos.run.events import Event, EventLog
 
 MODEL_TABLE = "LiteLLM_ProxyModelTable"
 LOG_LINE_PREFIX = "%m [%p] %a "
@@ -77,5 +77,5 @@ class ModelReadWatcher:
                 continue
             wall, app = parsed
             if wall - self._last_read.get(app, float("-inf")) >= self.burst_s:
-                self.events.record("model_table_read", wall=wall, worker=app or "?")
+                self.events.record(Event.MODEL_TABLE_READ, wall=wall, worker=app or "?")
             self._last_read[app] = wall

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from chaos import options
 from chaos.errors import ChaosError, RunNotFound, UsageError
+from chaos.evidence import layout
 from chaos.host import doctor, registry, teardown
 from chaos.litellm.versions import DEFAULT_LITELLM_VERSION, TESTED_LITELLM_VERSIONS
 from chaos.oracle.verdict import EXIT_CODES, SEVERITY
@@ -534,7 +535,7 @@ def cmd_nightly_summary(args) -> int:
 
     items = nightly.outcomes(args.dir)
     (args.dir / "summary.md").write_text(nightly.summary_markdown(items))
-    (args.dir / "summary.html").write_text(nightly.summary_html(items))
+    (args.dir / layout.SUMMARY).write_text(nightly.summary_html(items))
     print(nightly.summary_markdown(items), end="")
     print(f"summary: {args.dir / 'summary.html'}")
     return 1 if nightly.unexpected(items) else 0

@@ -88,3 +88,17 @@ def test_every_recorded_event_kind_is_an_event():
     bare = [f"{p.relative_to(ROOT)}:{n}" for p in PACKAGE.rglob("*.py")
             for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\.record\(f?[\"']", line)]
     assert bare == [], "record(Event.X), declared in chaos/run/events.py"
+
+
+def test_both_process_kinds_are_a_process():
+    """The stack and the faults drive a component's process the same way on either backend."""
+    import inspect
+
+    from chaos.host.procs import ManagedProcess
+    from chaos.stack.backends.container import ContainerProcess
+    from chaos.stack.base import Process
+
+    wanted = {n for n, _ in inspect.getmembers(Process) if not n.startswith("_")}
+    for kind in (ManagedProcess, ContainerProcess):
+        have = {n for n, _ in inspect.getmembers(kind) if not n.startswith("_")}
+        assert wanted - {"name", "log_path"} <= have, (kind.__name__, wanted - have)

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.errors import UsageError
+from chaos.evidence import layout
 from chaos.run.events import Event
-
-REQUIRED = ("verdict.json", "history.jsonl", "events.jsonl", "schedule.json", "stack.json")
 
 
 class EvidenceNotFound(UsageError):
@@ -58,25 +57,25 @@ class Evidence:
         return max(applied, key=lambda e: e["t"], default=None)
 
     def log_path(self, component: str) -> Path:
-        return self.path / "logs" / f"{component}.log"
+        return self.path / layout.LOGS / f"{component}.log"
 
 
 def load_evidence(path: Path) -> Evidence:
     path = Path(path)
     if not path.is_dir():
         raise EvidenceNotFound(f"{path}: no such evidence folder; expected a directory such as chaos-results/S1/latest")
-    present = [name for name in REQUIRED if (path / name).is_file()]
+    present = [name for name in layout.REQUIRED if (path / name).is_file()]
     if not present:
-        raise EvidenceNotFound(f"{path}: not an evidence folder (none of {', '.join(REQUIRED)} is there)")
+        raise EvidenceNotFound(f"{path}: not an evidence folder (none of {', '.join(layout.REQUIRED)} is there)")
     ev = Evidence(path=_stable(path))
-    ev.verdict = _json_object(path / "verdict.json", ev.problems) or {}
-    ev.schedule = _json_object(path / "schedule.json", ev.problems)
-    ev.stack = _json_object(path / "stack.json", ev.problems) or {}
-    ev.events = [e for e in _jsonl(path / "events.jsonl", ev.problems) if _has(e, "t", "kind")]
+    ev.verdict = _json_object(path / layout.VERDICT, ev.problems) or {}
+    ev.schedule = _json_object(path / layout.SCHEDULE, ev.problems)
+    ev.stack = _json_object(path / layout.STACK, ev.problems) or {}
+    ev.events = [e for e in _jsonl(path / layout.EVENTS, ev.problems) if _has(e, "t", "kind")]
     ev.events.sort(key=lambda e: e["t"])
-    ev.ops = [op for op in _jsonl(path / "history.jsonl", ev.problems, skip_invokes=True) if _has(op, "t", "t0", "f", "worker")]
+    ev.ops = [op for op in _jsonl(path / layout.HISTORY, ev.problems, skip_invokes=True) if _has(op, "t", "t0", "f", "worker")]
     ev.ops.sort(key=lambda op: op["t0"])
-    if not (path / "logs").is_dir():
+    if not (path / layout.LOGS).is_dir():
         ev.problems.append("logs/: missing (no component logs to show)")
     return ev
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chaos.evidence import layout
 from chaos.host.paths import state_dir
 from chaos.litellm.env import LiteLLMEnv
 from chaos.mutants.build import build_mutant_env
@@ -87,7 +88,7 @@ def _one(mutant: Mutant, name: str, env: LiteLLMEnv, results: Path, rate: float 
     run = Run(plan_run(settings, catalog.get(name), env.version))
     verdict = run.execute()
     observed = {FAILED: CAUGHT, PASS: PASSES}.get(verdict.status, verdict.status)  # inconclusive or aborted
-    logs = Path(run.evidence) / "logs"
+    logs = Path(run.evidence) / layout.LOGS
     mark = ACTIVE_MARK.format(name=mutant.name)
     active = any(mark in p.read_text(errors="replace") for p in logs.glob("worker-*.log"))
     return Row(mutant.name, name, mutant.expect, observed, verdict.status, verdict.failed or ([verdict.reason] if verdict.reason else []),
@@ -119,7 +120,7 @@ def summary(rows: list[Row]) -> str:
 
 def _write(out_dir: Path, base: LiteLLMEnv, rows: list[Row]) -> None:
     caught, total = score(rows)
-    (out_dir / "selftest.json").write_text(json.dumps({
+    (out_dir / layout.SELFTEST).write_text(json.dumps({
         "base": {"litellm_version": base.version, "root": str(base.root)}, "mutation_score": [caught, total],
         "ok": all(r.ok for r in rows), "rows": [asdict(r) | {"ok": r.ok} for r in rows],
         "mutants": {m.name: asdict(m) for m in MUTANTS.values()}}, indent=2))

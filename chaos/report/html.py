@@ -9,6 +9,7 @@ import json
 from html import escape
 from pathlib import Path
 
+from chaos.evidence import layout
 from chaos.evidence.load import Evidence, load_evidence
 from chaos.report.logwindow import log_window
 from chaos.report.summary import (
@@ -42,8 +43,8 @@ def render_report(path: Path) -> Evidence:
     """Render timeline.png and report.html into an evidence folder; returns what was read."""
     ev = load_evidence(path)
     png = render_timeline(ev)
-    (ev.path / "timeline.png").write_bytes(png)
-    (ev.path / "report.html").write_text(report_html(ev, png))
+    (ev.path / layout.TIMELINE).write_bytes(png)
+    (ev.path / layout.REPORT).write_text(report_html(ev, png))
     return ev
 
 

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from chaos.errors import UsageError
+from chaos.evidence import layout
 from chaos.evidence.load import Evidence, load_evidence
 from chaos.report.logwindow import log_window
 from chaos.report.summary import STATUS_WORDS, class_totals, first_violation, headline_violation
@@ -256,7 +257,7 @@ def write_issue(path: Path, out: Path | None = None) -> Path:
                          f"--issue has nothing to report")
     out = Path(out) if out else ev.path / "issue.md"
     png = out.with_name(out.stem + "-timeline.png")
-    timeline = ev.path / "timeline.png"
+    timeline = ev.path / layout.TIMELINE
     if not timeline.exists():
         from chaos.report.timeline import render_timeline
 

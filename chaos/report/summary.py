@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from chaos.evidence import layout
 from chaos.evidence.load import Evidence
 
 
@@ -68,7 +69,7 @@ def worker_totals(ev: Evidence, cls: str) -> dict[str, int]:
 
 def replay_command(ev: Evidence) -> str:
     """schedule.json records the stack (LiteLLM version or virtualenv, replicas, models) and the rate."""
-    return shlex.join(["chaos", "replay", str(ev.path / "schedule.json")])
+    return shlex.join(["chaos", "replay", str(ev.path / layout.SCHEDULE)])
 
 
 def headline(ev: Evidence) -> str:
@@ -205,7 +206,7 @@ def verdict_block(ev: Evidence) -> str:
                      f"had max_in_flight_per_worker requests open; hatched on the timeline); a violation there would be missed")
     for problem in ev.problems if ev.status != "not_applicable" else ():  # nothing ran: no logs to miss
         lines.append(f"evidence problem: {problem}")
-    report = ev.path / "report.html"
+    report = ev.path / layout.REPORT
     if report.exists():
         lines.append(f"report:   {report}")
     lines.append(f"evidence: {ev.path}")

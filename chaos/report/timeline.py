@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from chaos.evidence import layout
 from chaos.evidence.load import Evidence  # noqa: E402
 from chaos.oracle.classify import (  # noqa: E402
     DB_UNAVAILABLE,
@@ -195,7 +196,7 @@ def _draw_pressure(ax, ev, y: float, t_lo: float) -> None:
     from chaos.host.machine import HIGH_PRESSURE
 
     try:
-        samples = json.loads((ev.path / "pressure.json").read_text()).get("samples") or []
+        samples = json.loads((ev.path / layout.PRESSURE).read_text()).get("samples") or []
     except (OSError, ValueError):
         return
     if not samples:

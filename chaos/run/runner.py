@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 from chaos.errors import ChaosError, SteadyStateDeviated, UsageError
+from chaos.evidence import layout
 from chaos.faults import FaultError
 from chaos.host.machine import (
     HIGH_PRESSURE,
@@ -95,7 +96,7 @@ class Run:
         self.evidence = evidence_dir(self.results, self.scenario.name)
         self.scenario.evidence_schedule(replay_fields(self.stack_config, self.scenario.stack),
                                         self.traffic_config.rate_per_worker).save(
-            self.evidence / "schedule.json")
+            self.evidence / layout.SCHEDULE)
         self._write_user_config()
         missing = self.scenario.premise_missing(self.stack_config)
         if missing:
@@ -108,7 +109,7 @@ class Run:
             try:
                 self.log(f"[{self.scenario.name}] stack: LiteLLM {config.litellm_version}, {config.replicas} replicas")
                 self.stack, self.reuse = pool.acquire(config)
-                marks = self.stack.begin_run(self.evidence / "events.jsonl", since=self.reuse.pop("since"))
+                marks = self.stack.begin_run(self.evidence / layout.EVENTS, since=self.reuse.pop("since"))
                 verdict = self._run_traffic_and_schedule()
             except SteadyStateDeviated as exc:  # the gateway's failure at stack start, with its evidence
                 verdict = Verdict(status=FAILED, scenario=self.scenario.name,
@@ -139,7 +140,7 @@ class Run:
                                stack={"litellm_version": c.litellm_version, "backend": self.backend,
                                       "prisma_query_engine": prisma_engine_description()},
                                seed=self.scenario.schedule.seed, durations={"total_s": 0.0})
-        (self.evidence / "verdict.json").write_text(json.dumps(self.verdict.to_json(), indent=2, default=str))
+        (self.evidence / layout.VERDICT).write_text(json.dumps(self.verdict.to_json(), indent=2, default=str))
         return self.verdict
 
     def _write_user_config(self) -> None:
@@ -167,7 +168,7 @@ class Run:
             verdict.traffic = asdict(self.traffic_config) | verdict.traffic
             verdict.durations["total_s"] = round(time.monotonic() - t_start, 2)
             text = json.dumps(verdict.to_json(), indent=2, default=str)
-            (self.evidence / "verdict.json").write_text(stack.redact(text) if stack else text)
+            (self.evidence / layout.VERDICT).write_text(stack.redact(text) if stack else text)
         self.verdict = verdict
         if stack is None:
             return
@@ -215,7 +216,7 @@ class Run:
         state); the schedule; heal-all; the recovery window; the final probe round; the checkers."""
         stack, schedule = self.stack, self.scenario.schedule
         bounds = self.bounds()
-        history = History(self.evidence / "history.jsonl")
+        history = History(self.evidence / layout.HISTORY)
         workers = {w.name: w.url for w in stack.workers()}
         front_door = stack.front_door.url if stack.front_door else None
         engine = TrafficEngine(workers, list(stack.config.models), stack.master_key, history, self.traffic_config,
@@ -348,7 +349,7 @@ class Run:
             lanes = sorted({w for w, a, b in engine.stalls if a < until and b > since})
             self.stack.events.record(Event.PROBE_STALL, t=since, seconds=round(until - since, 3), lanes=lanes,
                                      worker=lanes[0] if len(lanes) == 1 else None)
-        (self.evidence / "pressure.json").write_text(json.dumps({"source": pressure.source, "samples": pressure.samples}))
+        (self.evidence / layout.PRESSURE).write_text(json.dumps({"source": pressure.source, "samples": pressure.samples}))
 
     def _plan(self, engine: TrafficEngine, bounds: Bounds, chat_floor: float | None = None) -> coverage.Plan:
         """The probe intervals for the models the engine probes now (seeded, and created so far), and

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+from chaos.evidence import layout
 from chaos.evidence.load import load_evidence
 from chaos.oracle.invariants import EXPLORE_ADVISORY, EXPLORE_CONTRACT
 from chaos.oracle.verdict import FAILED
@@ -91,7 +92,7 @@ def summary_html(groups: list[Group], results: list[dict], meta: dict) -> str:
              f"<p>{escape(json.dumps(meta))}</p>"]
     for n, g in enumerate(groups, 1):
         ex = g.smallest
-        png = Path(ex["evidence"]) / "timeline.png"
+        png = Path(ex["evidence"]) / layout.TIMELINE
         img = (f'<img style="max-width:100%" src="data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}">'
                if png.exists() else "<p>(no timeline)</p>")
         parts.append(f"<h2>{n}. {escape(describe(g.signature))}: {len(g.runs)} run(s)</h2>"
@@ -126,5 +127,5 @@ def explore(first_seed: int, shape: Shape, make_run, *, runs: int | None, budget
     (out / "groups.json").write_text(json.dumps({"meta": meta, "runs": results,
                                                  "groups": [{"signature": g.signature, "seeds": [r["seed"] for r in g.runs],
                                                              "smallest": g.smallest} for g in groups]}, indent=2))
-    (out / "summary.html").write_text(summary_html(groups, results, meta))
+    (out / layout.SUMMARY).write_text(summary_html(groups, results, meta))
     return groups, results

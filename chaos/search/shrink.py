@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from chaos.errors import UsageError
+from chaos.evidence import layout
 from chaos.evidence.load import load_evidence
 from chaos.oracle.verdict import FAILED
 from chaos.scenarios.scenario import Scenario
@@ -113,16 +114,16 @@ def shrink(folder: Path, tries: int, make_run, *, out: Path, log=print) -> dict:
     except KeyboardInterrupt:  # a shrink can take an hour: what it found so far is kept, then the interrupt goes on
         interrupted = True
     shrunk = current.evidence_schedule(current.stack)
-    shrunk.save(out / "schedule.json")
+    shrunk.save(out / layout.SCHEDULE)
     before = [r["seconds"] or 0 for r in runs if r["candidate"] == "original"]
     after = [r["seconds"] or 0 for r in runs if r["candidate"] == label and r["same_failure"]] or before
     result = {"folder": str(folder), "signature": target, "original_share": needed, "tries": tries,
               "before": {"steps": len(original.schedule.steps), "replicas": original.stack.get("replicas", 2),
                          "run_s": round(sum(before) / len(before), 1)},
               "after": {"steps": len(current.schedule.steps), "replicas": replicas, "run_s": round(sum(after) / len(after), 1)},
-              "wall_s": round(time.monotonic() - t0, 1), "runs": runs, "schedule": str(out / "schedule.json"),
+              "wall_s": round(time.monotonic() - t0, 1), "runs": runs, "schedule": str(out / layout.SCHEDULE),
               "interrupted": interrupted}
-    (out / "shrink.json").write_text(json.dumps(result, indent=2, default=str))
+    (out / layout.SHRINK).write_text(json.dumps(result, indent=2, default=str))
     if interrupted:
         log(f"shrink: interrupted after {len(runs)} run(s); the smallest failing schedule so far: {out / 'schedule.json'}\n"
             + table(result))

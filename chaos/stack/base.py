@@ -6,9 +6,12 @@ import abc
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from chaos.run.events import EventLog
+
+if TYPE_CHECKING:  # the front door imports the stack's types
+    from chaos.stack.components.front_door import FrontDoor
 
 RESTART_MODES = ("graceful", "crash")  # SIGTERM with grace, or SIGKILL
 
@@ -31,11 +34,45 @@ class WorkerInfo:
     spawns: int  # how many times it was started
 
 
+@runtime_checkable
+class Process(Protocol):
+    """A component's process, as the stack and the faults use it: a local ManagedProcess
+    (chaos.host.procs) or a compose service's ContainerProcess (stack.backends.container)."""
+
+    name: str
+    log_path: Path
+
+    def start(self) -> None: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def running(self) -> bool: ...
+
+    def returncode(self) -> int | None: ...
+
+    def send(self, sig: int) -> bool: ...
+
+    def pause(self) -> bool: ...
+
+    def resume(self) -> bool: ...
+
+    def paused(self) -> bool: ...
+
+    def stop(self, timeout: float = 10.0) -> int | None: ...
+
+    def kill(self) -> int | None: ...
+
+    def record(self) -> dict: ...
+
+    def log_tail(self, lines: int = 15) -> str: ...
+
+
 class PostgresHandle(Protocol):
     """The stack's PostgreSQL: faults stop, pause and query it; the runner reads the model table."""
 
     port: int
-    process: object  # ManagedProcess or ContainerProcess: start/stop/kill/pause/resume/running
+    process: Process
 
     def dsn(self, database: str = ..., port: int | None = None) -> str: ...
 
@@ -46,7 +83,7 @@ class HAProxyHandle(Protocol):
     """The HAProxy in front of PostgreSQL: its runtime API (server maint/drain/ready) and process."""
 
     port: int
-    process: object
+    process: Process
 
     def runtime(self, command: str, timeout: float = ...) -> str: ...
 
@@ -61,7 +98,7 @@ class ToxiproxyHandle(Protocol):
     """Toxiproxy: its API (a toxiproxy-python client) and its links (proxy -> (listen port or None, upstream))."""
 
     links: dict
-    process: object
+    process: Process
 
     def api(self): ...
 
@@ -85,7 +122,7 @@ class Stack(abc.ABC):
     postgres: PostgresHandle
     haproxy: HAProxyHandle
     toxiproxy: ToxiproxyHandle
-    front_door: object | None  # chaos.stack.components.front_door.FrontDoor when the stack has one
+    front_door: FrontDoor | None  # when the stack has one
     upstream_url: str  # as the workers reach the fake upstream
     reload_interval_s: float  # LiteLLM's model reload interval on this stack
 

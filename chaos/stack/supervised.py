@@ -1,6 +1,7 @@
 """What every backend's stack shares: the run's identity, keys, ports, registry entry, events;
-the replicas' lifecycle (start, stop, kill, pause, restart, readiness) under one supervisor and
-restart policy; the seed models; the model-read watcher; teardown and the evidence kept. A
+its start (infrastructure, workers under one supervisor and restart policy, the seed models, the
+model-read watcher) and teardown. The worker operations, the warm reset and the evidence are
+mixins beside it (worker_ops.py, reset.py, run_evidence.py). A
 backend (local.py: processes; compose.py: containers) says how each component runs, through the
 hooks, and every component behaves the same behind them (ManagedProcess / ContainerProcess).
 Teardown cannot be skipped: the run is in the registry from its first moment, and close() runs on
@@ -9,7 +10,6 @@ normal exit, exceptions and (through the CLI) SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import abc
-import json
 import os
 import secrets
 import shutil
@@ -22,25 +22,26 @@ from pathlib import Path
 
 import httpx
 
-from chaos.errors import StackStartError, UsageError, WorkerNotReady
+from chaos.errors import UsageError
+from chaos.evidence import layout
 from chaos.evidence.redaction import Redactor, new_key
 from chaos.host import registry, watchdog
+from chaos.host.cpu_limit import CpuLimits
 from chaos.host.paths import runs_dir
 from chaos.host.ports import HOST, pick_free_ports, ports_from_base
 from chaos.host.procs import proc_start_ticks
-from chaos.host.waiting import wait_until
 from chaos.litellm.env import LiteLLMEnv, prisma_engine_description
 from chaos.run.events import Event, EventLog
-from chaos.stack.base import Stack, WorkerInfo, WorkerState
+from chaos.stack.base import HAProxyHandle, PostgresHandle, Process, Stack, ToxiproxyHandle, WorkerState
 from chaos.stack.components import db_state, seed
+from chaos.stack.components.front_door import FrontDoor
 from chaos.stack.components.litellm_worker import LiteLLMWorker, WorkerSettings
 from chaos.stack.components.model_reads import ModelReadWatcher
 from chaos.stack.config import StackConfig
+from chaos.stack.reset import WarmReset
 from chaos.stack.restarts import Supervisor
-
-# A worker waited on with its DB healthy (stack start, warm reset) that exits this often without
-# answering cannot start here (an import error, say): give up at once rather than at the timeout.
-START_CRASH_LOOP_EXITS = 3
+from chaos.stack.run_evidence import RunEvidence
+from chaos.stack.worker_ops import WorkerOperations
 
 
 def new_run_id() -> str:
@@ -51,8 +52,10 @@ def worker_name(index: int) -> str:
     return f"worker-{index}"
 
 
-class SupervisedStack(Stack):
-    """The parts every backend shares; a backend supplies the hooks below (how components run)."""
+class SupervisedStack(WorkerOperations, WarmReset, RunEvidence, Stack):
+    """The parts every backend shares; a backend supplies the hooks below (how components run).
+    Its worker operations, warm reset and evidence are in worker_ops.py, reset.py and
+    run_evidence.py."""
 
     backend = "?"
     # a worker's port is a proxy that accepts and resets while nothing listens behind it (compose)
@@ -64,7 +67,7 @@ class SupervisedStack(Stack):
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.run_id = new_run_id()
         self.run_dir = runs_dir() / self.run_id
-        self.log_dir = self.run_dir / "logs"
+        self.log_dir = self.run_dir / layout.LOGS
         self.master_key = new_key()
         self.salt_key = new_key()
         self._redactor = Redactor(self.master_key, self.salt_key)
@@ -76,20 +79,19 @@ class SupervisedStack(Stack):
         self.evidence_path: Path | None = None
         self._lock = threading.RLock()
         self._workers: dict[str, LiteLLMWorker] = {}
-        self._infra: list = []  # the infrastructure's processes (ManagedProcess or ContainerProcess)
+        self._infra: list[Process] = []  # the infrastructure's processes
         self._supervisor: Supervisor | None = None
         self._model_reads: ModelReadWatcher | None = None
         self._watchdog = None  # chaos.host.watchdog's process, from the registry entry on
         self._closed = False
         self._kept = False  # kept up for inspection: no harness owns it
-        # each backend's handles, same attributes (faults use them): .process, .port, .start(); dsn();
-        # the HAProxy runtime API; the Toxiproxy API and its links
-        self.postgres = None
-        self.haproxy = None
-        self.toxiproxy = None
+        # each backend's handles, same attributes (faults use them)
+        self.postgres: PostgresHandle | None = None
+        self.haproxy: HAProxyHandle | None = None
+        self.toxiproxy: ToxiproxyHandle | None = None
         self.upstream_url = ""
-        self.front_door = None  # chaos.stack.components.front_door.FrontDoor when config.front_door.enabled
-        self.cpu_limits = None  # chaos.host.cpu_limit.CpuLimits when config.cpu_limit is set (local backend)
+        self.front_door: FrontDoor | None = None  # when config.front_door.enabled
+        self.cpu_limits: CpuLimits | None = None  # when config.cpu_limit is set (local backend)
 
     # ------------------------------------------------------------------ start
     def start(self) -> "SupervisedStack":
@@ -100,7 +102,7 @@ class SupervisedStack(Stack):
         self.timings["environment_s"] = round(time.monotonic() - t0, 3)
         self._reserve()
         self._watchdog = watchdog.start(self.run_id)  # tears the run down if this process dies
-        self.events = EventLog(self.run_dir / "events.jsonl")
+        self.events = EventLog(self.run_dir / layout.EVENTS)
         self.status = "starting"
         self.save_state()
 
@@ -229,129 +231,6 @@ class SupervisedStack(Stack):
             took = seed.verify_everywhere(client, {n: w.url for n, w in self._workers.items()}, models, bound)
         self.events.record(Event.MODELS_VERIFIED, models=models, seconds=took)
 
-    # ------------------------------------------------------------------ workers
-    def workers(self) -> list[WorkerInfo]:
-        with self._lock:
-            return [WorkerInfo(w.name, w.url, w.process.pid, w.state, w.spawns) for w in self._workers.values()]
-
-    def _worker(self, name: str) -> LiteLLMWorker:
-        try:
-            return self._workers[name]
-        except KeyError:
-            raise UsageError(f"no worker {name!r} in run {self.run_id}; workers: {', '.join(self._workers)}") from None
-
-    def start_worker(self, name: str) -> None:
-        with self._lock:
-            worker = self._worker(name)
-            if worker.process.running():
-                return
-            worker.spawn()
-            self.events.record(Event.WORKER_SPAWNED, worker=name, pid=worker.process.pid, spawn=worker.spawns)
-        self._admit(name)
-        self.save_state()
-
-    def _take_out(self, name: str) -> None:
-        """The front door stops routing to a worker whose process stops (Kubernetes drops a
-        terminating or crashed pod from its endpoints)."""
-        self._front_door_says(Event.FRONT_DOOR_TOOK_OUT, name, lambda: self.front_door.take_out(name))
-
-    def _admit(self, name: str) -> None:
-        """A new process of the worker: the front door routes to it from its first successful probe."""
-        self._front_door_says(Event.FRONT_DOOR_ADMITS_AFTER_PROBE, name, lambda: self.front_door.admit_after_probe(name))
-
-    def _front_door_says(self, what: Event, name: str, call) -> None:
-        if self.front_door is None:
-            return
-        try:
-            call()
-            self.events.record(what, worker=name)
-        except OSError as exc:
-            self.events.record(Event.FRONT_DOOR_RUNTIME_FAILED, worker=name, action=what, error=str(exc))
-
-    def stop_worker(self, name: str, *, stay_stopped: bool = True, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after `timeout`. With stay_stopped=False the restart policy
-        brings it back, as if it had exited on its own."""
-        with self._lock:
-            worker = self._worker(name)
-            worker.state = WorkerState.STOPPED  # the supervisor leaves it alone from here
-        self._take_out(name)
-        rc = worker.process.stop(timeout)
-        self.events.record(Event.WORKER_STOPPED, worker=name, rc=rc, signal="SIGTERM", on_purpose=stay_stopped)
-        self._after_exit(worker, stay_stopped)
-
-    def kill_worker(self, name: str, *, stay_stopped: bool = False) -> None:
-        """SIGKILL: a crash. By default the restart policy brings it back, as Kubernetes would."""
-        with self._lock:
-            worker = self._worker(name)
-            worker.state = WorkerState.STOPPED
-        self._take_out(name)
-        rc = worker.process.kill()
-        self.events.record(Event.WORKER_KILLED, worker=name, rc=rc, signal="SIGKILL", on_purpose=stay_stopped)
-        self._after_exit(worker, stay_stopped)
-
-    def _after_exit(self, worker: LiteLLMWorker, stay_stopped: bool) -> None:
-        if not stay_stopped and self.config.restart_policy.enabled:
-            with self._lock:
-                worker.schedule_restart(self.config.restart_policy, self.events)
-        self.save_state()
-
-    def pause_worker(self, name: str) -> None:
-        with self._lock:
-            worker = self._worker(name)
-            if worker.process.pause():
-                worker.paused_from = worker.state
-                worker.state = WorkerState.PAUSED
-                self.events.record(Event.WORKER_PAUSED, worker=name, pid=worker.process.pid)
-
-    def resume_worker(self, name: str) -> None:
-        with self._lock:
-            worker = self._worker(name)
-            if worker.state == WorkerState.PAUSED and worker.process.resume():
-                worker.state = worker.paused_from
-                self.events.record(Event.WORKER_RESUMED, worker=name, pid=worker.process.pid)
-
-    def restart_worker(self, name: str, mode: str = "graceful") -> None:
-        """Stop (graceful: SIGTERM with grace; crash: SIGKILL) and start again at once."""
-        if mode == "crash":
-            self.kill_worker(name, stay_stopped=True)
-        else:
-            self.stop_worker(name)
-        self.start_worker(name)
-        self.events.record(Event.WORKER_RESTARTED, worker=name, by="operator", mode=mode)
-
-    def wait_ready(self, name: str, timeout: float | None = None) -> None:
-        """Block until the worker's readiness answers 200 for its current spawn."""
-        timeout = self.config.ready_timeout_s if timeout is None else timeout
-        worker = self._worker(name)
-
-        def state() -> WorkerState:
-            with self._lock:
-                return worker.state
-
-        def exits() -> int:
-            return len(self.events.events(Event.WORKER_EXITED, worker=name))
-
-        exits_before = exits()
-
-        def crash_loop() -> bool:
-            return exits() - exits_before >= START_CRASH_LOOP_EXITS
-
-        def not_ready() -> WorkerNotReady:
-            if state() in (WorkerState.STOPPED, WorkerState.CRASHED):
-                why = f"it is {state().value}"
-            elif crash_loop():
-                why = f"it exited {START_CRASH_LOOP_EXITS} times without answering (a crash loop at start)"
-            else:
-                why = f"no readiness 200 within {timeout:.0f} s"
-            return WorkerNotReady(f"{name} ({worker.url}) is not ready: {why}, {exits()} exit(s) so far; "
-                                  f"log tail ({worker.process.log_path}):\n{self.redact(worker.process.log_tail(20))}")
-
-        wait_until(lambda: state() == WorkerState.READY, timeout,
-                   give_up=lambda: state() in (WorkerState.STOPPED, WorkerState.CRASHED) or crash_loop(), fail=not_ready)
-
-    def component_logs(self) -> dict[str, Path]:
-        return {p.stem: p for p in sorted(self.log_dir.glob("*.log"))}
-
     # ------------------------------------------------------------------ facts
     def describe(self) -> dict:
         env = self.env
@@ -402,120 +281,12 @@ class SupervisedStack(Stack):
         with registry.locked():
             registry.write(entry)
 
-    # ------------------------------------------------------------------ runs on this stack
-    def begin_run(self, events_path: Path, since: float | None = None) -> dict[str, int]:
-        """A run starts on this stack: from now on its events go to `events_path` (with those
-        from `since` on, e.g. the reset before it); returns where each component log stands, for
-        export_evidence()."""
-        self._use_events(self.events.copy_to(events_path, since))
-        return {name: path.stat().st_size for name, path in self.component_logs().items()} if since is not None else {}
-
-    def _use_events(self, log: EventLog) -> None:
-        self.events = log
-        if self._supervisor:
-            self._supervisor.events = log
-        if self._model_reads:
-            self._model_reads.events = log
-
-    def end_run(self) -> None:
-        """The run is over: what happens from now on (a reset for the next run) is not its evidence."""
-        self._use_events(EventLog())
-
-    def export_evidence(self, target: Path, marks: dict[str, int]) -> None:
-        """A run's share of the evidence, into its folder: every component's log from `marks` on
-        (all of it for a fresh stack), Toxiproxy's state now, what ran; keys redacted."""
-        (target / "logs").mkdir(parents=True, exist_ok=True)
-        self._snapshot_toxiproxy()
-        for name, path in self.component_logs().items():
-            with open(path, "rb") as f:
-                f.seek(marks.get(name, 0))
-                text = f.read().decode(errors="replace")
-            (target / "logs" / path.name).write_text(self.redact(text))
-        state = self.log_dir / "toxiproxy-state.json"
-        if state.exists():
-            (target / "logs" / state.name).write_text(self.redact(state.read_text()))
-        events = target / "events.jsonl"
-        if not events.exists():  # the stack failed before the run began: its own start is the story
-            self.events.copy_to(events)
-        events.write_text(self.redact(events.read_text()))
-        (target / "stack.json").write_text(self.redact(json.dumps(self.describe(), indent=2)))
-
-    def reset(self, touched: set[str]) -> dict:
-        """Back to the state a run starts from: every fault healed (Toxiproxy reset, HAProxy's
-        server ready, PostgreSQL and HAProxy running, nothing paused), the DB as seeded, and every
-        worker the last run touched, or that does not serve every model now, restarted (crash
-        mode: no grace to wait for) and ready. Returns what it did; raises when it cannot."""
-        t0 = time.monotonic()
-        done: list[str] = []
-        self.events.record(Event.RESET_STARTED, touched=sorted(touched))
-        if not self.postgres.process.running():
-            self.postgres.start()
-            done.append("started PostgreSQL")
-        if self.postgres.process.paused():
-            self.postgres.process.resume()
-            done.append("resumed PostgreSQL")
-        if not self.haproxy.process.running():
-            self.haproxy.start()
-            done.append("started HAProxy")
-        self.haproxy.runtime("set server postgres/pg1 state ready")
-        if not self.haproxy.wait_server_status("UP", 10):
-            raise StackStartError("reset: HAProxy does not see PostgreSQL UP")
-        self.toxiproxy.reset()
-        changed = db_state.restore(self.postgres.dsn(), self._db_state)
-        if any(changed.values()):
-            done.append(f"DB restored {changed}")
-            touched = set(self._worker_names())  # every router holds the changed models
-        for name in self._worker_names():
-            worker = self._worker(name)
-            if worker.state == WorkerState.PAUSED:
-                self.resume_worker(name)
-        restart = sorted(touched | self._not_serving(set(self._worker_names()) - touched))
-        for name in restart:
-            self.restart_worker(name, mode="crash")
-        for name in restart:
-            self.wait_ready(name)
-        if restart:
-            done.append(f"restarted {', '.join(restart)}")
-            with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
-                seed.verify_everywhere(client, {n: self._workers[n].url for n in restart}, list(self.config.models), 30)
-        if self.front_door is not None:
-            for name in restart:  # ready and serving: checked above; the next probe would agree
-                self.front_door.admit_now(name)
-            self.front_door.wait_all_up(self._worker_names(), self.config.front_door.period_s + 10)
-        report = {"seconds": round(time.monotonic() - t0, 2), "did": done or ["nothing to undo"], "restarted": restart}
-        self.events.record(Event.RESET_DONE, **report)
-        return report
-
-    def _not_serving(self, names: set[str]) -> set[str]:
-        """Workers that do not answer every seeded model with 200 right now (a fresh baseline)."""
-        bad = set()
-        with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
-            for name in sorted(names):
-                for model in self.config.models:
-                    try:
-                        ok = seed.chat(client, self._workers[name].url, model).status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    if not ok:
-                        bad.add(name)
-                        break
-        return bad
-
     # ------------------------------------------------------------------ teardown
     def _stop_watchers(self) -> None:
         if self._supervisor:
             self._supervisor.stop()
         if self._model_reads:
             self._model_reads.stop()
-
-    def _snapshot_toxiproxy(self) -> None:
-        """Toxiproxy's proxies and toxics as they are now, into the logs (it is gone after close)."""
-        if self.toxiproxy and self.toxiproxy.process.running():
-            try:
-                state = self.toxiproxy.state()
-            except (httpx.HTTPError, ValueError) as exc:
-                state = {"error": f"could not read Toxiproxy's state: {exc}"}
-            (self.log_dir / "toxiproxy-state.json").write_text(json.dumps(state, indent=2))
 
     def keep_for_inspection(self) -> None:
         """Leave the stack running after the harness ends (pytest --chaos-keep-stack): its evidence
@@ -566,19 +337,3 @@ class SupervisedStack(Stack):
             self._watchdog.terminate()
             self._watchdog.wait(5)
 
-    def _keep_evidence(self, failed: bool) -> None:
-        keep = self.config.keep_logs == "always" or (failed and self.config.keep_logs == "on_failure")
-        if not keep or not self.log_dir.exists():
-            return
-        target = self.config.evidence_dir or Path.cwd() / "chaos-results" / "runs" / self.run_id
-        (target / "logs").mkdir(parents=True, exist_ok=True)
-        for path in sorted(self.log_dir.iterdir()):  # component logs and the Toxiproxy state
-            if path.is_file():
-                (target / "logs" / path.name).write_text(self.redact(path.read_text(errors="replace")))
-        events = self.run_dir / "events.jsonl"
-        if events.exists():
-            (target / "events.jsonl").write_text(self.redact(events.read_text()))
-        (target / "stack.json").write_text(self.redact(json.dumps(self.describe(), indent=2)))
-        self.evidence_path = target
-        if failed:
-            self.log(f"run {self.run_id} failed; evidence kept in {target}")

@@ -199,18 +199,16 @@ def cmd_down(args) -> int:
 
 def cmd_smoke(args) -> int:
     """Bring the stack up, pass one chat completion through every worker for every model, tear down."""
-    import httpx
-
-    from chaos.stack.components.seed import chat
+    from chaos.traffic.litellm_api import LiteLLMClient
 
     stack = open_stack(_config(args), args.backend)
     with stack:
         _print_stack(stack)
         failures = 0
-        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {stack.master_key}"}) as client:
+        with LiteLLMClient(stack.master_key, timeout=30) as client:
             for w in stack.workers():
                 for model in stack.config.models:
-                    resp = chat(client, w.url, model)
+                    resp = client.chat(w.url, model)
                     ok = resp.status_code == 200
                     failures += not ok
                     detail = resp.json().get("id") if ok else resp.text[:200]

@@ -18,15 +18,15 @@ from chaos.host import registry
 from chaos.host.paths import state_dir
 from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 from chaos.stack import WorkerState
-from chaos.stack.components.seed import chat, model_params
+from chaos.traffic.litellm_api import LiteLLMClient, model_new_body
 
 from .helpers import ROOT, leftovers, run_cli, status
 
 pytestmark = pytest.mark.stack
 
 
-def _client(master_key: str) -> httpx.Client:
-    return httpx.Client(timeout=30, headers={"Authorization": f"Bearer {master_key}"})
+def _client(master_key: str) -> LiteLLMClient:
+    return LiteLLMClient(master_key, timeout=30)
 
 
 def _wait_served(client, urls: list[str], model: str, timeout: float) -> dict[str, float]:
@@ -34,7 +34,7 @@ def _wait_served(client, urls: list[str], model: str, timeout: float) -> dict[st
     start, served = time.monotonic(), {}
     while len(served) < len(urls):
         for url in urls:
-            if url not in served and chat(client, url, model).status_code == 200:
+            if url not in served and client.chat(url, model).status_code == 200:
                 served[url] = round(time.monotonic() - start, 2)
         assert time.monotonic() - start < timeout, f"{model} not served on {set(urls) - set(served)} within {timeout} s"
         time.sleep(0.5)
@@ -59,12 +59,12 @@ def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
         entry_ports = list(registry.read(run_id)["ports"].values())
         with _client(info["master_key"]) as client:
             upstream = f"http://127.0.0.1:{registry.read(run_id)['ports']['upstream']}"
-            created = client.post(f"{urls[1]}/model/new", json=model_params("db-model-created-by-test", upstream))
+            created = client.model_new(urls[1], model_new_body("db-model-created-by-test", upstream))
             assert created.status_code == 200, created.text
             # other workers learn it at their next reload at the latest (30 s on 1.82.3)
             took = _wait_served(client, urls, "db-model-created-by-test", timeout=75)
             print(f"served on every replica after {took}")
-            body = chat(client, urls[2], "db-model-created-by-test").json()
+            body = client.chat(urls[2], "db-model-created-by-test").json()
             assert body["id"].startswith("chatcmpl-") and "fake upstream" in body["choices"][0]["message"]["content"]
     finally:
         down = run_cli("down", run_id)
@@ -98,7 +98,7 @@ def test_worker_crash_is_restarted_by_policy(stack):
              if e["t"] >= stack.events.events("worker_exited", worker=before.name)[-1]["t"] and e["kind"].startswith("worker_")]
     assert kinds[:3] == ["worker_exited", "worker_backoff", "worker_restarted"]
     with _client(stack.master_key) as client:
-        assert chat(client, after.url, "gpt-4o-mini").status_code == 200
+        assert client.chat(after.url, "gpt-4o-mini").status_code == 200
 
 
 def test_waiting_on_a_worker_that_keeps_exiting_gives_up_at_the_third_exit(stack):
@@ -141,7 +141,7 @@ def test_worker_stopped_on_purpose_stays_stopped(stack):
     assert "stopped" in str(err.value) and "log tail" in str(err.value)
     assert stack.master_key not in str(err.value)
     with _client(stack.master_key) as client, pytest.raises(httpx.ConnectError):
-        chat(client, w.url, "gpt-4o-mini")
+        client.chat(w.url, "gpt-4o-mini")
     stack.start_worker(name)
     stack.wait_ready(name, 90)
 
@@ -150,12 +150,12 @@ def test_pause_and_resume(stack):
     w = stack.workers()[0]
     stack.pause_worker(w.name)
     assert stack.workers()[0].state == WorkerState.PAUSED
-    with httpx.Client(timeout=2, headers={"Authorization": f"Bearer {stack.master_key}"}) as client:
+    with LiteLLMClient(stack.master_key, timeout=2) as client:
         with pytest.raises(httpx.ReadTimeout):
-            chat(client, w.url, "gpt-4o-mini")
+            client.chat(w.url, "gpt-4o-mini")
     stack.resume_worker(w.name)
     with _client(stack.master_key) as client:
-        assert chat(client, w.url, "gpt-4o-mini").status_code == 200
+        assert client.chat(w.url, "gpt-4o-mini").status_code == 200
     assert stack.workers()[0].pid == w.pid  # the same process, not a restart
 
 
@@ -165,7 +165,7 @@ def test_restart_worker(stack):
     stack.wait_ready(w.name, 90)
     assert stack.workers()[1].pid != w.pid
     with _client(stack.master_key) as client:
-        assert chat(client, w.url, "gpt-4o-mini").status_code == 200
+        assert client.chat(w.url, "gpt-4o-mini").status_code == 200
 
 
 def test_component_logs_are_written(stack):
@@ -213,9 +213,9 @@ def test_two_stacks_at_once_do_not_collide():
         ports_b = set(registry.read(b["run_id"])["ports"].values())
         assert not ports_a & ports_b and a["run_dir"] != b["run_dir"] and a["master_key"] != b["master_key"]
         with _client(a["master_key"]) as client:
-            assert chat(client, a["workers"][0]["url"], "m1").status_code == 200
+            assert client.chat(a["workers"][0]["url"], "m1").status_code == 200
             # b's worker has its own database and keys: a's key is refused there
-            assert chat(client, b["workers"][0]["url"], "m1").status_code in (400, 401, 403)
+            assert client.chat(b["workers"][0]["url"], "m1").status_code in (400, 401, 403)
     finally:
         for r in run_ids:
             run_cli("down", r)

@@ -89,3 +89,8 @@ def test_the_invariant_table_in_the_docs_is_the_registry():
 
     text = (ROOT / "docs" / "scenarios-and-oracle.md").read_text()
     assert markdown_table() in text, "the invariant table is stale: paste `python -m chaos.oracle.invariants` into the page"
+
+
+def test_every_source_path_the_docs_name_exists():
+    named = {p for text in _pages().values() for p in re.findall(r"\bchaos/[\w/]+\.py\b", text)}
+    assert named and not {p for p in named if not (ROOT / p).exists()}, sorted(p for p in named if not (ROOT / p).exists())

@@ -1,7 +1,7 @@
 """The machine a run shares with the stack: its CPU pressure, and the load budget that keeps the
 harness from saturating it.
 
-Why: on a 2-core machine the fleet, the fake upstream, PostgreSQL and the harness itself share the
+Why: on a small machine (2 cores) the fleet, the fake upstream, PostgreSQL and the harness itself share the
 CPU. Driven too hard, LiteLLM answers slowly for reasons of the harness's making and the probe
 loop falls behind (blind spots). So the default chat rate comes from the machine and the fleet,
 not a constant (`budget`), and while a run goes a `PressureMonitor` reads Linux PSI

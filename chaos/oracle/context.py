@@ -27,8 +27,8 @@ class CheckContext:
     readiness_max_age_s: float = 2.0  # a readiness answer counts for this long
     baseline: tuple[float, float] | None = None  # the no-fault window before the schedule (no_stall's reference)
     stall_factor: float = 10.0  # no_stall: a chat slower than factor x the unloaded reference p99 ...
-    # ... and slower than this is a stall: seconds, not the 0.4-0.7 s single chats a 2-core machine
-    # shows during a model reload under moderate CPU pressure (S7, S10 on 1.106.2, load budget)
+    # ... and slower than this is a stall: seconds, not the sub-second single chats a small machine
+    # shows during a model reload under moderate CPU pressure (docs/findings/observed.md)
     stall_floor_s: float = 1.0
     stall_uncalibrated_s: float = 1.0  # the bound where no unloaded reference is calibrated yet
     stall_reference_s: float | None = None  # the chat p99 calibrated on an unloaded machine (machine.Calibration)

@@ -5,7 +5,7 @@ or stall_uncalibrated_s before any calibration. Not judged: chats overlapping a 
 own blind spots, a worker's start (from its spawn to WARMUP_S after its first readiness 200), and
 stretches of high CPU pressure (a queue on the CPU is not the gateway stalling). Where high
 pressure covered more than MAX_PRESSURED_SHARE of the run, too little was judged: no_stall is
-unknown (a looser share than coverage's: a 2-core machine sees pressure spikes at every reload)."""
+unknown (a looser share than coverage's: a small machine sees pressure spikes at every reload)."""
 
 from __future__ import annotations
 

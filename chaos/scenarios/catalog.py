@@ -16,7 +16,7 @@ from chaos.stack.config import DEFAULT_MODELS
 # LiteLLM 1.106.x reconnects on its own; make its timing fit the recovery bound (both settable).
 FAST_RECONNECT = {"PRISMA_RECONNECT_COOLDOWN_SECONDS": "5", "PRISMA_HEALTH_WATCHDOG_INTERVAL_SECONDS": "5"}
 # Two replicas: one whose DB path breaks, one that shows the rest of the fleet keeps serving
-# (and a 2-core machine keeps up with the probe load).
+# (and a small machine keeps up with the probe load).
 BASE_STACK = {"replicas": 2}
 INCIDENT_STACK = BASE_STACK | {"allow_requests_on_db_unavailable": True, "worker_env": FAST_RECONNECT}
 # a worker that never says ready (a correct one, while its DB is unreachable) gets its heal this
@@ -147,10 +147,10 @@ def s10() -> Scenario:
         advisory=("no_invalid_model_strict", "listing_consistent", "no_stall"))
 
 
-# S11 judges latency (no_stall in its contract): at the default 40 chats/s per worker a 2-core machine
-# runs out of CPU (2 workers, their Prisma engines and the harness) and queueing alone makes chats
-# take seconds (seen in 2 of 3 runs on 1.108.7); at 20 it keeps headroom (3 of 3 held). The listing
-# probes, which catch a reload's gap, keep their rate.
+# S11 judges latency (no_stall in its contract): at 40 chats/s per worker a small machine runs out
+# of CPU (2 workers, their Prisma engines and the harness) and queueing alone makes chats take
+# seconds (docs/findings/observed.md); at 20 it keeps headroom. The listing probes, which catch a
+# reload's gap, keep their rate.
 STEADY_STATE_RATE = 20.0
 
 

@@ -30,7 +30,7 @@ class BoundRules:
     recovery_reloads: float = 1.0
     recovery_slack_s: float = 5.0
     # ... never tighter than LiteLLM's own reconnect: a reconnect already under way when the DB comes
-    # back fails only at the engine's connect timeout (seen taking 13-15 s on a loaded 2-core machine),
+    # back fails only at the engine's connect timeout (docs/findings/observed.md: 13-15 s under load),
     # then the next one (watchdog or cooldown: 5 s in the scenarios) and one model load must fit
     min_recovery_s: float = 30.0
     propagation_reloads: float = 2.0  # after a model change, every worker follows within this many ...

@@ -1,7 +1,7 @@
-"""A warm stack, reused between runs: starting a stack (LiteLLM workers, ~20 s each on this
-machine) is most of a short run's time.
+"""A warm stack, reused between runs: starting a stack (LiteLLM workers take tens of seconds each)
+is most of a short run's time.
 
-At most one stack is kept (a 2-core machine runs one at a time). A run whose stack settings
+At most one stack is kept (a small machine runs one at a time). A run whose stack settings
 match the kept one gets it after a reset (SupervisedStack.reset: faults healed, the DB as
 seeded, touched workers restarted); one whose settings differ gets a fresh stack, and the old one
 is torn down (or, with reuse_only, the run stops with a line saying what differs). A reset that

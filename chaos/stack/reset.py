@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from chaos.errors import StackStartError
 from chaos.run.events import Event
 from chaos.stack.base import WorkerState
 from chaos.stack.components import db_state, seed
+from chaos.traffic.litellm_api import LiteLLMClient
 
 
 class WarmReset:
@@ -51,7 +50,7 @@ class WarmReset:
             self.wait_ready(name)
         if restart:
             done.append(f"restarted {', '.join(restart)}")
-            with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
+            with LiteLLMClient(self.master_key, timeout=10) as client:
                 seed.verify_everywhere(client, {n: self._workers[n].url for n in restart}, list(self.config.models), 30)
         if self.front_door is not None:
             for name in restart:  # ready and serving: checked above; the next probe would agree
@@ -63,15 +62,6 @@ class WarmReset:
 
     def _not_serving(self, names: set[str]) -> set[str]:
         """Workers that do not answer every seeded model with 200 right now (a fresh baseline)."""
-        bad = set()
-        with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
-            for name in sorted(names):
-                for model in self.config.models:
-                    try:
-                        ok = seed.chat(client, self._workers[name].url, model).status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
-                    if not ok:
-                        bad.add(name)
-                        break
-        return bad
+        with LiteLLMClient(self.master_key, timeout=5) as client:
+            return {name for name in names
+                    if not all(client.serves(self._workers[name].url, model) for model in self.config.models)}

@@ -12,12 +12,11 @@ import threading
 import time
 from typing import Callable
 
-import httpx
-
 from chaos.run.events import Event, EventLog
 from chaos.stack.base import WorkerState
 from chaos.stack.components.litellm_worker import LiteLLMWorker
 from chaos.stack.config import RestartPolicy
+from chaos.traffic.litellm_api import LiteLLMClient
 
 POLL_INTERVAL_S = 0.1
 # a starting worker under probe load can take seconds to answer; a short timeout would miss its 200
@@ -52,12 +51,12 @@ class Supervisor(threading.Thread):
             self.join(5)
 
     def run(self) -> None:
-        with httpx.Client(timeout=READINESS_TIMEOUT_S) as http:
+        with LiteLLMClient(timeout=READINESS_TIMEOUT_S) as http:
             while not self._stop_event.wait(POLL_INTERVAL_S):
                 for worker in list(self.workers.values()):
                     self._check(worker, http)
 
-    def _check(self, worker: LiteLLMWorker, http: httpx.Client) -> None:
+    def _check(self, worker: LiteLLMWorker, http: LiteLLMClient) -> None:
         with self.lock:
             state = worker.state
             if state in (WorkerState.STARTING, WorkerState.READY) and worker.process.returncode() is not None:
@@ -79,11 +78,7 @@ class Supervisor(threading.Thread):
         if not live:
             self._check_live(worker, http, spawn)
             return
-        try:
-            ok = http.get(f"{worker.url}/health/readiness").status_code == 200
-        except httpx.HTTPError:
-            ok = False
-        if ok:
+        if http.ready(worker.url):
             with self.lock:
                 if worker.state == WorkerState.STARTING and worker.spawns == spawn:
                     worker.state = WorkerState.READY
@@ -91,10 +86,8 @@ class Supervisor(threading.Thread):
                                        after_s=round(time.monotonic() - worker.spawned_at, 3))
             self.on_change()
 
-    def _check_live(self, worker: LiteLLMWorker, http: httpx.Client, spawn: int) -> None:
-        try:
-            http.get(f"{worker.url}/health/liveliness", timeout=LIVENESS_TIMEOUT_S)  # any HTTP answer: it listens
-        except httpx.HTTPError:
+    def _check_live(self, worker: LiteLLMWorker, http: LiteLLMClient, spawn: int) -> None:
+        if not http.listens(worker.url, LIVENESS_TIMEOUT_S):
             return
         with self.lock:
             if worker.spawns == spawn and worker.live_spawn != spawn:

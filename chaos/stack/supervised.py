@@ -20,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-import httpx
-
 from chaos.errors import UsageError
 from chaos.evidence import layout
 from chaos.evidence.redaction import Redactor, new_key
@@ -42,6 +40,7 @@ from chaos.stack.reset import WarmReset
 from chaos.stack.restarts import Supervisor
 from chaos.stack.run_evidence import RunEvidence
 from chaos.stack.worker_ops import WorkerOperations
+from chaos.traffic.litellm_api import LiteLLMClient
 
 
 def new_run_id() -> str:
@@ -224,7 +223,7 @@ class SupervisedStack(WorkerOperations, WarmReset, RunEvidence, Stack):
         # each pair is asked in turn: the bound grows with the pair count (140 models x 3 workers)
         pairs = len(models) * len(self._workers)
         bound = (15.0 if self.config.seed_via == "db" else 2 * self.reload_interval_s + 15) + 0.1 * pairs
-        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {self.master_key}"}) as client:
+        with LiteLLMClient(self.master_key, timeout=30) as client:
             if self.config.seed_via == "api":
                 seed.create_models(client, first.url, self.config.db_specs(), self.upstream_url)
                 self.events.record(Event.MODELS_CREATED, worker=first.name, models=models)

@@ -2,7 +2,7 @@
 
 - chat probes: `rate_per_worker` chat completions per second per worker in all, round robin over
   the models it knows: the front door's share (front_door_rate spread over the workers) comes
-  out of it, the rest hits each worker directly (a 2-core machine runs the whole fleet: more
+  out of it, the rest hits each worker directly (one machine runs the whole fleet: more
   load would make the gateway slow for reasons of the harness's making); requests are not
   serialised (a hung worker does not slow the others) but in-flight requests per worker are capped;
 - listing probes: every worker's /v1/models (`listing_rate_per_worker`) and /model/info
@@ -28,8 +28,7 @@ import httpx
 from chaos.errors import UsageError
 from chaos.oracle.classify import OK, classify, op_type
 from chaos.run.history import History, Op
-from chaos.stack.components.seed import model_params
-from chaos.upstream.server import ROUTE_MARK
+from chaos.traffic import litellm_api as api
 
 # the probe loop more than this late: a blind spot (recorded as a probe_stall), and it skips ahead
 STALL_S = 0.25
@@ -63,23 +62,6 @@ class TrafficConfig:
         if self.readiness_interval_s <= 0 or self.timeout_s <= 0:
             raise UsageError("readiness interval and timeout must be positive (seconds)")
         return self
-
-
-def route_of(body: str) -> str | None:
-    """Which upstream route answered a chat (the fake upstream names it in its reply)."""
-    i = body.find(ROUTE_MARK)
-    if i < 0:
-        return None
-    rest = body[i + len(ROUTE_MARK):]
-    return rest[: rest.find("]")] if "]" in rest else None
-
-
-def _listed_ids(resp: httpx.Response) -> list[str]:
-    return sorted(m["id"] for m in resp.json().get("data", []))
-
-
-def _info_names(resp: httpx.Response) -> list[str]:
-    return sorted({m.get("model_name") for m in resp.json().get("data", []) if m.get("model_name")})
 
 
 class TrafficEngine:
@@ -158,7 +140,7 @@ class TrafficEngine:
         # shared pool costs CPU per request that grows with the number of connections.
         limits = httpx.Limits(max_connections=self.config.connections_per_worker,
                               max_keepalive_connections=self.config.connections_per_worker)
-        headers = {"Authorization": f"Bearer {self.master_key}"}
+        headers = api.auth(self.master_key)
         targets = dict(self.workers) | ({FRONT_DOOR: self.front_door_url} if self.front_door_url else {})
         self._base = targets
         c = self.config
@@ -230,7 +212,7 @@ class TrafficEngine:
 
     async def _readiness_loop(self, worker: str) -> None:
         while True:
-            op = await self._request("readiness", worker, "GET", "/health/readiness")
+            op = await self._request("readiness", worker, "GET", api.READINESS)
             self.readiness[worker] = (op.t, op.status)
             await asyncio.sleep(self.config.readiness_interval_s)
 
@@ -268,51 +250,46 @@ class TrafficEngine:
         """A chat completion; an ok answer's value is the upstream route that served it."""
         self.sent += 1
         return await self._request(
-            "chat", target, "POST", "/v1/chat/completions", model=model,
-            json_body={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 5},
-            read=lambda r: route_of(r.text),
+            "chat", target, "POST", api.CHAT, model=model, json_body=api.chat_body(model), read=lambda r: api.route_of(r.text),
         )
 
     async def list_models(self, worker: str) -> Op:
         """/v1/models: value = the model names listed."""
-        return await self._request("models", worker, "GET", "/v1/models", read=_listed_ids)
+        return await self._request("models", worker, "GET", api.MODELS, read=api.listed_ids)
 
     async def list_model_info(self, worker: str) -> Op:
         """/model/info: value = the model names it shows."""
-        return await self._request("model_info_list", worker, "GET", "/model/info", read=_info_names)
+        return await self._request("model_info_list", worker, "GET", api.MODEL_INFO, read=api.info_names)
 
     async def model_new(self, target: str, model: str, upstream_url: str) -> Op:
-        return await self._request("model_new", target, "POST", "/model/new", model=model,
-                                   json_body=model_params(model, upstream_url), timeout=self.config.management_timeout_s)
+        return await self._request("model_new", target, "POST", api.MODEL_NEW, model=model,
+                                   json_body=api.model_new_body(model, upstream_url), timeout=self.config.management_timeout_s)
 
     async def model_info(self, target: str, model: str) -> Op:
         """Does /model/info there show `model`? (value: True/False)"""
-        return await self._request("model_info", target, "GET", "/model/info", model=model,
-                                   read=lambda r: model in _info_names(r), timeout=self.config.management_timeout_s)
+        return await self._request("model_info", target, "GET", api.MODEL_INFO, model=model,
+                                   read=lambda r: model in api.info_names(r), timeout=self.config.management_timeout_s)
 
     async def model_id(self, target: str, model: str) -> str | None:
         """The id LiteLLM gave `model`, read from /model/info as a client would (recorded as a read)."""
         found: list[str] = []
 
         def read(resp):
-            ids = [m.get("model_info", {}).get("id") for m in resp.json().get("data", []) if m.get("model_name") == model]
-            found.extend(i for i in ids if i)
-            return bool(ids)
+            found.extend(api.info_ids(resp, model))
+            return bool(found)
 
-        await self._request("model_info", target, "GET", "/model/info", model=model, read=read,
+        await self._request("model_info", target, "GET", api.MODEL_INFO, model=model, read=read,
                             timeout=self.config.management_timeout_s)
         return found[0] if found else None
 
     async def model_delete(self, target: str, model: str, model_id: str) -> Op:
-        return await self._request("model_delete", target, "POST", "/model/delete", model=model,
-                                   json_body={"id": model_id}, timeout=self.config.management_timeout_s)
+        return await self._request("model_delete", target, "POST", api.MODEL_DELETE, model=model,
+                                   json_body=api.model_delete_body(model_id), timeout=self.config.management_timeout_s)
 
     async def model_update(self, target: str, model: str, model_id: str, upstream_url: str, route: str, spec=None) -> Op:
         """Point `model` (served as `spec` says) at another upstream route; the op's value is that route."""
-        params = model_params(model, upstream_url, route, spec=spec)
-        body = {"model_name": model, "litellm_params": {"api_base": params["litellm_params"]["api_base"]},
-                "model_info": {"id": model_id}}
-        return await self._request("model_update", target, "POST", "/model/update", model=model, json_body=body,
+        body = api.model_update_body(model, model_id, upstream_url, route, spec=spec)
+        return await self._request("model_update", target, "POST", api.MODEL_UPDATE, model=model, json_body=body,
                                    timeout=self.config.management_timeout_s, value=route)
 
     async def via_db(self, f: str, model: str, write, value=None) -> Op:

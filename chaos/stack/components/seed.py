@@ -21,17 +21,13 @@ import psycopg
 
 from chaos.errors import StackStartError, SteadyStateDeviated
 from chaos.host.waiting import wait_until
-from chaos.litellm.models import ModelSpec, default_specs
+from chaos.litellm.models import ModelSpec
 from chaos.oracle.classify import INVALID_MODEL, classify
 from chaos.stack.components.model_reads import MODEL_TABLE
+from chaos.traffic.litellm_api import LiteLLMClient, model_new_body
 
 SEED_VIAS = ("db", "api")
 SEEDED_BY = "litellm-chaos-seed"
-
-
-def model_params(name: str, upstream_url: str, route: str | None = None, spec: ModelSpec | None = None) -> dict:
-    """/model/new's body for a model served by the fake upstream (on `route`, else its default one)."""
-    return {"model_name": name, "litellm_params": (spec or default_specs([name])[0]).litellm_params(upstream_url, route)}
 
 
 def encrypt_like_litellm(value: str, salt_key: str) -> str:
@@ -81,21 +77,14 @@ def write_rows(dsn: str, rows: list[dict]) -> None:
                 row | {"by": SEEDED_BY})
 
 
-def chat(client: httpx.Client, worker_url: str, model: str) -> httpx.Response:
-    return client.post(
-        f"{worker_url}/v1/chat/completions",
-        json={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 5},
-    )
-
-
-def create_models(client: httpx.Client, worker_url: str, specs, upstream_url: str) -> None:
+def create_models(client: LiteLLMClient, worker_url: str, specs, upstream_url: str) -> None:
     for m in specs:
-        resp = client.post(f"{worker_url}/model/new", json=model_params(m.name, upstream_url, spec=m))
+        resp = client.model_new(worker_url, model_new_body(m.name, upstream_url, spec=m))
         if resp.status_code != 200:
             raise StackStartError(f"/model/new for {m.name!r} on {worker_url} answered {resp.status_code}: {resp.text[:300]}")
 
 
-def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models: list[str], timeout: float) -> dict:
+def verify_everywhere(client: LiteLLMClient, worker_urls: dict[str, str], models: list[str], timeout: float) -> dict:
     """Wait until every (worker, model) answers a chat completion with 200; returns, per pair,
     the seconds it took. (Seeded through the API, the other workers learn a model at their next
     reload, hence the timeout.)"""
@@ -108,7 +97,7 @@ def verify_everywhere(client: httpx.Client, worker_urls: dict[str, str], models:
     def probe_pending() -> bool:
         for worker, model in sorted(pending):
             try:
-                resp = chat(client, worker_urls[worker], model)
+                resp = client.chat(worker_urls[worker], model)
             except httpx.HTTPError as exc:
                 last[(worker, model)] = type(exc).__name__
                 continue

@@ -86,6 +86,8 @@ def test_doctor_names_missing_prerequisite_and_how_to_install():
         (["run", "S1", "--rate", "nan"], ["chaos: error: --rate nan: expected a positive number"]),
         (["run", "S1", "--rate", "inf"], ["--rate inf: expected a positive number"]),
         (["run", "S1", "--cpu-limit", "0"], ["--cpu-limit 0.0 is out of range", "more than 0 and at most"]),
+        (["run", "S1", "--fast-start", "--backend", "compose"], ["--fast-start: the compose backend starts every worker",
+                                                                 "always a cold start", "use --backend local"]),
         (["run", "S1", "--max-blind-share", "1"], ["--max-blind-share 1: expected a share strictly between 0 and 1"]),
         (["run", "S1", "--repeat", "0"], ["chaos run: error: argument --repeat: '0': expected a whole number >= 1"]),
         (["explore", "--runs", "0"], ["chaos explore: error: argument --runs: '0': expected a whole number >= 1"]),

@@ -146,26 +146,26 @@ def test_the_baseline_bound_grows_with_the_pairs_and_falls_with_the_rate():
     assert baseline_limit_s(60.0, 3, 30.0) == 60.0
 
 
-def test_invalid_model_at_stack_start_is_the_gateways_failure_not_the_harness(monkeypatch):
+def test_invalid_model_at_stack_start_is_the_gateways_failure_not_the_harness():
     import httpx
     import pytest
 
     from chaos.errors import StackStartError, SteadyStateDeviated
     from chaos.stack.components import seed
 
-    def invalid_on_w2(client, url, model):
-        if url == "w2":
-            return httpx.Response(400, text='{"error":{"message":"Invalid model name passed in model=m1"}}')
-        return httpx.Response(200, text="{}")
+    class Answers:  # a LiteLLMClient whose workers answer as `answer(url)` says
+        def __init__(self, answer):
+            self.chat = lambda url, model: answer(url)
 
-    monkeypatch.setattr(seed, "chat", invalid_on_w2)
+    invalid_on_w2 = Answers(lambda url: httpx.Response(400, text='{"error":{"message":"Invalid model name passed in model=m1"}}')
+                            if url == "w2" else httpx.Response(200, text="{}"))
     with pytest.raises(SteadyStateDeviated, match="w2 answered 'Invalid model name' for the valid model 'm1'"):
-        seed.verify_everywhere(None, {"w1": "w1", "w2": "w2"}, ["m1"], timeout=0.3)
+        seed.verify_everywhere(invalid_on_w2, {"w1": "w1", "w2": "w2"}, ["m1"], timeout=0.3)
     assert SteadyStateDeviated.exit_code == 1
 
-    monkeypatch.setattr(seed, "chat", lambda client, url, model: httpx.Response(503, text="not ready"))
+    not_ready = Answers(lambda url: httpx.Response(503, text="not ready"))
     with pytest.raises(StackStartError) as err:  # not served, but nothing wrong said: the start failed
-        seed.verify_everywhere(None, {"w1": "w1"}, ["m1"], timeout=0.3)
+        seed.verify_everywhere(not_ready, {"w1": "w1"}, ["m1"], timeout=0.3)
     assert not isinstance(err.value, SteadyStateDeviated)
 
 

@@ -73,13 +73,15 @@ def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
     assert not [p for p in state_dir().glob("up-*.log") if p.stat().st_mtime >= began]  # nothing of `up --detach` left in $TMPDIR
 
 
-@pytest.fixture(scope="module")
-def stack():
+@pytest.fixture(scope="module", params=["cold", "fork"])
+def stack(request):
+    """Every worker operation below, on both kinds of start: a new interpreter, and --fast-start's fork."""
     config = StackConfig(
         replicas=2,
         litellm_version=DEFAULT_LITELLM_VERSION,
         models=("gpt-4o-mini",),
         restart_policy=RestartPolicy(initial_backoff_s=0.5, max_backoff_s=2),
+        fast_start=request.param == "fork",
     )
     s = LocalStack(config)
     with s:
@@ -166,6 +168,22 @@ def test_restart_worker(stack):
     assert stack.workers()[1].pid != w.pid
     with _client(stack.master_key) as client:
         assert client.chat(w.url, "gpt-4o-mini").status_code == 200
+
+
+def test_a_fast_start_forks_every_worker_from_one_template(stack):
+    if not stack.config.fast_start:
+        assert stack.describe()["worker_start"].startswith("cold")
+        return
+    assert stack.describe()["worker_start"].startswith("fork")
+    template = stack._template.pid
+    for w in stack.workers():
+        ppid = int(open(f"/proc/{w.pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        assert ppid == template and os.getpgid(w.pid) == w.pid  # its child, leading a process group of its own
+    w = stack.workers()[0]
+    stack.kill_worker(w.name, stay_stopped=True)
+    assert stack._worker(w.name).process.returncode() == -signal.SIGKILL  # the template reaped it and said how
+    stack.start_worker(w.name)
+    stack.wait_ready(w.name, 90)
 
 
 def test_component_logs_are_written(stack):

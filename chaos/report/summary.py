@@ -75,8 +75,9 @@ def replay_command(ev: Evidence) -> str:
 def headline(ev: Evidence) -> str:
     what = ev.what_ran
     variant = f" [{what['litellm_variant']}]" if what.get("litellm_variant") else ""
+    forked = ", workers forked from a template" if str(what.get("worker_start") or "").startswith("fork") else ""
     return (f"{ev.scenario}: {ev.status.upper().replace('_', ' ')}  (LiteLLM {what.get('litellm_version')}{variant}, {what.get('backend')} backend, "
-            f"Prisma engine: {what.get('prisma_query_engine')})")
+            f"Prisma engine: {what.get('prisma_query_engine')}{forked})")
 
 
 STATUS_WORDS = {"pass": "held", "fail": "FAILED", "not_checked": "not checked", "unknown": "UNKNOWN"}

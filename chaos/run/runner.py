@@ -476,7 +476,7 @@ class BaselineNotMet(ChaosError):
 
 # the stack settings a replay needs to bring up the same stack (schedule.json's `stack`)
 REPLAYED = ("replicas", "litellm_version", "models", "seed_via", "allow_requests_on_db_unavailable",
-            "store_model_in_db_source", "general_settings", "worker_env", "reload_interval_s", "front_door")
+            "store_model_in_db_source", "general_settings", "worker_env", "reload_interval_s", "front_door", "fast_start")
 
 
 def replay_fields(config: StackConfig, scenario_keys=()) -> dict:

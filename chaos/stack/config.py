@@ -52,6 +52,10 @@ class FrontDoorConfig:
         return self
 
 
+FAST_START_ON_COMPOSE = ("--fast-start: the compose backend starts every worker as a container of its own, always a "
+                         "cold start; drop --fast-start, or use --backend local")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     replicas: int = 3
@@ -84,6 +88,9 @@ class StackConfig:
     images: str = "official"  # compose backend: "official" images, or "local" ones (chaos images build)
     front_door: FrontDoorConfig = FrontDoorConfig()
     cpu_limit: float | None = None  # CPUs per worker, as a pod's limit (stack/cpu_limit.py); None: no limit
+    # local backend: fork each worker from a template that imported LiteLLM once (stack/components/
+    # worker_template.py); False: every start is a new interpreter (a true cold start)
+    fast_start: bool = False
 
     @classmethod
     def from_fields(cls, values: dict, source: str = "stack settings") -> "StackConfig":

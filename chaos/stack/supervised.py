@@ -82,6 +82,7 @@ class SupervisedStack(WorkerOperations, WarmReset, RunEvidence, Stack):
         self._supervisor: Supervisor | None = None
         self._model_reads: ModelReadWatcher | None = None
         self._watchdog = None  # chaos.host.watchdog's process, from the registry entry on
+        self._template: Process | None = None  # the fast-start template (local backend, --fast-start)
         self._closed = False
         self._kept = False  # kept up for inspection: no harness owns it
         # each backend's handles, same attributes (faults use them)
@@ -249,8 +250,13 @@ class SupervisedStack(WorkerOperations, WarmReset, RunEvidence, Stack):
             "upstream_url": self.upstream_url,
             "front_door": None if self.front_door is None else {"url": self.front_door.url} | asdict(self.config.front_door),
             "cpu_limit_per_worker": self._cpu_limit_description(),
+            "worker_start": self.worker_start() if env else None,
             "timings": dict(self.timings),
         }
+
+    def worker_start(self) -> str:
+        """How a worker start runs (--fast-start forks where the backend can)."""
+        return "cold: a new interpreter (or container) per start"
 
     def _cpu_limit_description(self) -> str:
         if self.cpu_limits:

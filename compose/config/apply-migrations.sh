@@ -2,7 +2,7 @@
 # The schema job: LiteLLM's SQL migrations (litellm-proxy-extras, mounted at /migrations) applied
 # with psql, each recorded in _prisma_migrations as Prisma would. LiteLLM runs with
 # DISABLE_SCHEMA_UPDATE=true (no schema engine where native Prisma engines cannot be downloaded).
-# Same steps as the local backend's chaos/stack/schema.py.
+# Same steps as the local backend's chaos/stack/components/schema.py.
 set -eu
 export PGHOST=postgres PGUSER=postgres PGDATABASE=litellm
 until pg_isready -q; do sleep 0.2; done

@@ -28,11 +28,12 @@ from chaos.litellm.env import LiteLLMEnv, ensure_env, env_from_venv
 from chaos.run.events import Event
 from chaos.stack.components.front_door import LocalFrontDoor
 from chaos.stack.components.haproxy import HAProxy
-from chaos.stack.components.litellm_worker import LiteLLMWorker, WorkerSettings
+from chaos.stack.components.litellm_worker import LiteLLMWorker, WorkerSettings, worker_environment
 from chaos.stack.components.model_reads import ModelReadWatcher
 from chaos.stack.components.postgres import PostgresCluster
 from chaos.stack.components.schema import apply_migrations, store_model_in_db_setting
 from chaos.stack.components.toxiproxy import PG_LINK, ToxiproxyServer, worker_link
+from chaos.stack.components.worker_template import ForkedProcess, template_process, wait_template
 from chaos.stack.supervised import SupervisedStack, worker_name
 
 
@@ -61,8 +62,36 @@ class LocalStack(SupervisedStack):
                                      self.run_dir, self.run_id, self.log_dir)
         if self.cpu_limits:
             self.cpu_limits.create(name)
-            worker.process.argv = self.cpu_limits.wrap(name, worker.process.argv)
+        cold = worker.process
+        if self._forks():
+            procs = self.cpu_limits.group(name) / "cgroup.procs" if self.cpu_limits else None
+            worker.process = ForkedProcess(name, cold.argv, cold.log_path, env=cold.env, run_id=self.run_id,
+                                           template=self._template_for(settings), cgroup_procs=procs)
+        elif self.cpu_limits:
+            cold.argv = self.cpu_limits.wrap(name, cold.argv)
         return worker
+
+    def _forks(self) -> bool:
+        """Fast starts, unless the LiteLLM is the user's own virtualenv (a patched build may keep
+        per-process state from its import: it gets true cold starts)."""
+        return self.config.fast_start and self.env.origin != "external"
+
+    def _template_for(self, settings: WorkerSettings) -> ManagedProcess:
+        """The stack's start template, started (and LiteLLM imported) on first use."""
+        if self._template is None:
+            env = {k: v for k, v in worker_environment(settings, "").items() if k != "DATABASE_URL"}
+            self._template = template_process(self.env.bin_dir / "python", self.run_dir, self.log_dir, env, self.run_id)
+            self._infra.append(self._template)
+            self._template.start()
+            self.save_state()
+            wait_template(self._template)
+        return self._template
+
+    def worker_start(self) -> str:
+        if self._forks():
+            return "fork: each start forks a template that imported LiteLLM once (LiteLLM's startup runs in the new process)"
+        why = " (--litellm-venv: always cold)" if self.config.fast_start else ""
+        return f"cold: a new interpreter per start{why}"
 
     def _stop_infra(self) -> None:
         with ThreadPoolExecutor(8) as pool:

@@ -18,9 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chaos import nightly, scenarios  # noqa: E402
-
-from chaos.scenarios import catalog
+from chaos import nightly  # noqa: E402
+from chaos.scenarios import catalog  # noqa: E402
 from chaos.litellm.versions import TESTED_LITELLM_VERSIONS  # noqa: E402
 
 

@@ -21,9 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chaos import scenarios  # noqa: E402
-
-from chaos.scenarios import catalog
+from chaos.scenarios import catalog  # noqa: E402
 from scenarios.expectations import expected_verdict  # noqa: E402
 
 

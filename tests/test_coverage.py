@@ -9,7 +9,7 @@ from chaos.oracle.coverage import Plan, blind_stretches, decide_coverage, merge,
 from chaos.oracle.verdict import EXIT_CODES, verdict_of
 from chaos.run.runner import baseline_limit_s, steady_state_deviation
 
-from .test_oracle import H, ctx
+from .test_oracle import H, M, W, ctx
 
 PLAN = Plan(chat_pair_s=0.5, listing_s=0.25)  # H.healthy probes every pair every 0.5 s
 
@@ -191,3 +191,50 @@ def test_blind_share_is_of_lane_seconds_and_a_starting_worker_is_not_blindness()
     assert invariants.check_safe("no_invalid_model_strict", gap.ops, c).status == UNKNOWN
     c.events = [{"t": 39.9, "kind": "worker_spawned", "worker": "w1"}, {"t": 70.0, "kind": "worker_live", "worker": "w1"}]
     assert invariants.check_safe("no_invalid_model_strict", gap.ops, c).status == PASS  # ... because it was restarting
+
+
+def _blind_on_w1(ready_status: int) -> H:
+    """10 s (25-35) in which worker-1's chats went unanswered (timeouts: nothing seen) while its
+    readiness said `ready_status`; everything else seen."""
+    h = H()
+    h.healthy(0, 25)
+    h.healthy(25, 35, workers=W[1:])
+    t = 25.0
+    while t < 35:
+        h.add(t, "readiness", W[0], status=ready_status)
+        for m in M:
+            h.add(t, "chat", W[0], m, error="ReadTimeout")
+        t += 0.5
+    h.healthy(35, 70)
+    return h
+
+
+def test_blindness_while_a_worker_is_not_ready_does_not_blind_the_ready_gated_invariants():
+    c = ctx(heal_t=None)
+    c.plan = PLAN
+    h = _blind_on_w1(ready_status=503)
+    assert invariants.check_safe("no_invalid_model_strict", h.ops, c).status == UNKNOWN  # it judges every moment
+    for name in ("no_invalid_model_ready_gated", "readiness_truthful"):  # no violation possible while not ready
+        assert invariants.check_safe(name, h.ops, c).status == PASS, name
+
+
+def test_blindness_while_a_worker_says_ready_still_blinds_the_ready_gated_invariants():
+    c = ctx(heal_t=None)
+    c.plan = PLAN
+    h = _blind_on_w1(ready_status=200)
+    for name in ("no_invalid_model_ready_gated", "readiness_truthful"):
+        r = invariants.check_safe(name, h.ops, c)
+        assert r.status == UNKNOWN and r.coverage["longest_blind_lane"].startswith(f"{W[0]}/"), name
+
+
+def test_a_pair_that_recovered_in_time_is_proven_whatever_went_unseen_before():
+    c = ctx(heal_t=20.0, end_t=60.0)  # recovery bound 10 s
+    c.plan = PLAN
+    h = H()
+    h.healthy(0, 20)
+    h.healthy(27, 70)  # nothing seen for 7 s after heal, then every pair succeeds: within the bound
+    assert invariants.check_safe("recovery", h.ops, c).status == PASS
+    late = H()
+    late.healthy(0, 20)
+    late.healthy(33, 70)  # the first success after the bound: not proven, and not seen failing either
+    assert invariants.check_safe("recovery", late.ops, c).status != PASS

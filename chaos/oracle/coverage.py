@@ -9,7 +9,9 @@ blind where the gap between two definite operations (or between the judged windo
 first or last one) exceeds W: the blind stretch is the gap less W, exactly the start times at
 which a window of W could have come and gone unseen. Time a worker was paused by the schedule, or
 was (re)starting and not yet listening, is not judged (nothing of it can be seen; that is the
-fault, not blindness).
+fault, not blindness). Nor is time in which the invariant could not have fired whatever came
+back: for the readiness-gated invariants, time the worker's readiness did not say 200; for
+recovery, a pair that succeeded within the bound (that success is the proof).
 
 coverage(...) gives, for one invariant: judged_s, blind_s (wall seconds with any lane blind: the
 union, not a sum over lanes), blind_share (the blind share of lane-seconds: every lane's blind
@@ -60,6 +62,8 @@ LANES = {
     "models_loaded_before_ready": ("listing", "run"),
 }
 LISTINGS = ("models", "model_info_list")
+# they speak only of answers given while the worker's readiness said 200
+READY_GATED = ("no_invalid_model_ready_gated", "readiness_truthful")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,22 @@ def unseeable_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]
     return out
 
 
+def not_ready_windows(ops: list[Op], ctx: CheckContext, window: tuple[float, float]) -> dict[str, list[tuple[float, float]]]:
+    """Per worker, the parts of `window` in which no readiness 200 of it counted (each counts for
+    ctx.readiness_max_age_s, as oracle.context.ReadinessIndex reads them)."""
+    ready: dict[str, list[tuple[float, float]]] = {w: [] for w in ctx.workers}
+    for op in ops:
+        if op.f == "readiness" and op.status == 200 and op.worker in ready:
+            ready[op.worker].append((op.t, op.t + ctx.readiness_max_age_s))
+    return {w: subtract(window, spans) for w, spans in ready.items()}
+
+
+def recovered_in_time(ops: list[Op], ctx: CheckContext) -> set[tuple]:
+    """The (worker, model) pairs with a success after heal, answered within the recovery bound."""
+    return {(op.worker, op.model) for op in ops if op.f == "chat" and op.via is None and op.cls == "ok"
+            and ctx.heal_t <= op.t0 and op.t <= ctx.heal_t + ctx.recovery_bound_s}
+
+
 def _lanes(ops: list[Op], kind: str, ctx: CheckContext, models: list[str]) -> dict[tuple, list[float]]:
     """lane -> invoke times of its definite operations."""
     lanes: dict[tuple, list[float]] = {}
@@ -187,11 +207,17 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
             created.setdefault(op.model, op.t)
     models = [*ctx.models, *created]
     unseeable = unseeable_windows(ctx)
+    if name in READY_GATED:
+        for worker, spans in not_ready_windows(ops, ctx, window).items():
+            unseeable[worker] = unseeable.get(worker, []) + spans
+    recovered = recovered_in_time(ops, ctx) if name == "recovery" else set()
     blind: list[tuple[float, float]] = []
     lane_judged = lane_blind = 0.0
     longest, worst = 0.0, None
     for (worker, model), times in _lanes(ops, kind, ctx, models).items():
         lane_window = (max(window[0], created[model]), window[1]) if model in created else window
+        if (worker, model) in recovered:  # it succeeded within the bound: nothing unseen can undo that proof
+            continue
         for part in subtract(lane_window, unseeable.get(worker, [])):
             lane_judged += part[1] - part[0]
             for a, b in blind_stretches(times, part, catch_s):

@@ -78,8 +78,9 @@ def serve(sock_path: str) -> None:
 
     signal.signal(signal.SIGCHLD, reap)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(sock_path)
+    server.bind(sock_path + ".tmp")
     server.listen(8)
+    os.rename(sock_path + ".tmp", sock_path)  # the path appears only once connecting works
     print(f"litellm-chaos template: LiteLLM imported, forking workers on {sock_path}", flush=True)
     while True:
         conn, _ = server.accept()

@@ -238,3 +238,16 @@ def test_a_pair_that_recovered_in_time_is_proven_whatever_went_unseen_before():
     late.healthy(0, 20)
     late.healthy(33, 70)  # the first success after the bound: not proven, and not seen failing either
     assert invariants.check_safe("recovery", late.ops, c).status != PASS
+
+
+def test_ready_spans_are_exactly_where_ready_at_holds():
+    from chaos.oracle.context import ReadinessIndex
+
+    h = H()
+    for t, status in ((0.0, 200), (0.5, 200), (3.0, 503), (3.2, 200), (4.0, 200), (9.0, 200)):
+        h.add(t, "readiness", W[0], status=status)
+    index = ReadinessIndex(h.ops)
+    spans = index.ready_spans(W[0], 2.0)
+    for i in range(0, 130):
+        t = i * 0.1 + 0.005
+        assert index.ready_at(W[0], t, 2.0) == any(a <= t <= b for a, b in spans), t

@@ -7,6 +7,7 @@ EVENTS = "events.jsonl"  # the event log (chaos.run.events.Event)
 SCHEDULE = "schedule.json"  # the schedule as run: `chaos replay` takes it
 STACK = "stack.json"  # the stack as started (ports, timings, the LiteLLM environment)
 PRESSURE = "pressure.json"  # CPU pressure samples while the run was judged
+CONFIG_OVERRIDES = "config-overrides.json"  # --litellm-config: what the stack overrode, the file without secrets
 LOGS = "logs"  # every component's log, keys redacted
 TOXIPROXY_STATE = "toxiproxy-state.json"  # in LOGS: proxies and toxics at the end
 TIMELINE = "timeline.png"

@@ -175,3 +175,10 @@ class ReadinessIndex:
         times = self._times.get(worker, [])
         i = bisect.bisect_right(times, t) - 1
         return i >= 0 and t - times[i] <= max_age and self._status[worker][i] == 200
+
+    def ready_spans(self, worker: str, max_age: float) -> list[tuple[float, float]]:
+        """The times at which ready_at(worker, t, max_age) holds, as spans: from each readiness 200
+        until max_age later or the next answer, whichever comes first."""
+        times, status = self._times.get(worker, []), self._status.get(worker, [])
+        ends = [*times[1:], float("inf")]
+        return [(t, min(t + max_age, end)) for t, s, end in zip(times, status, ends) if s == 200]

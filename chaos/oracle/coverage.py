@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from chaos.errors import UsageError
 from chaos.oracle.classify import definite
-from chaos.oracle.context import CheckContext
+from chaos.oracle.context import CheckContext, ReadinessIndex
 from chaos.run.events import Event
 from chaos.run.history import Op
 
@@ -138,13 +138,10 @@ def unseeable_windows(ctx: CheckContext) -> dict[str, list[tuple[float, float]]]
 
 
 def not_ready_windows(ops: list[Op], ctx: CheckContext, window: tuple[float, float]) -> dict[str, list[tuple[float, float]]]:
-    """Per worker, the parts of `window` in which no readiness 200 of it counted (each counts for
-    ctx.readiness_max_age_s, as oracle.context.ReadinessIndex reads them)."""
-    ready: dict[str, list[tuple[float, float]]] = {w: [] for w in ctx.workers}
-    for op in ops:
-        if op.f == "readiness" and op.status == 200 and op.worker in ready:
-            ready[op.worker].append((op.t, op.t + ctx.readiness_max_age_s))
-    return {w: subtract(window, spans) for w, spans in ready.items()}
+    """Per worker, the parts of `window` in which its readiness did not say 200, as the
+    readiness-gated checkers read it (ReadinessIndex.ready_at)."""
+    ready = ReadinessIndex(ops)
+    return {w: subtract(window, ready.ready_spans(w, ctx.readiness_max_age_s)) for w in ctx.workers}
 
 
 def recovered_in_time(ops: list[Op], ctx: CheckContext) -> set[tuple]:

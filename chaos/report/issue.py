@@ -98,7 +98,7 @@ def _violation_in_words(ev: Evidence) -> str:
 
 
 def _config(ev: Evidence) -> str:
-    overrides = ev.path / "config-overrides.json"
+    overrides = ev.path / layout.CONFIG_OVERRIDES
     if overrides.is_file():
         data = json.loads(overrides.read_text())
         return ("The proxy config (the reporter's own, secrets removed; the test stack overrode: "

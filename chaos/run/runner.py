@@ -153,7 +153,7 @@ class Run:
         for line in c.user_overrides:
             self.log(f"[{self.scenario.name}] --litellm-config override: {line}")
         sanitized = user_config.sanitize(user_config._load_yaml(c.litellm_config, "--litellm-config"))
-        (self.evidence / "config-overrides.json").write_text(json.dumps(
+        (self.evidence / layout.CONFIG_OVERRIDES).write_text(json.dumps(
             {"source": str(c.litellm_config), "overrides": list(c.user_overrides), "config_without_secrets": sanitized}, indent=2))
 
     def _finish(self, verdict: Verdict | None, pool: StackPool, marks: dict, t_start: float) -> None:

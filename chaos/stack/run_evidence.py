@@ -18,7 +18,6 @@ class RunEvidence:
     def component_logs(self) -> dict[str, Path]:
         return {p.stem: p for p in sorted(self.log_dir.glob("*.log"))}
 
-
     def begin_run(self, events_path: Path, since: float | None = None) -> dict[str, int]:
         """A run starts on this stack: from now on its events go to `events_path` (with those
         from `since` on, e.g. the reset before it); returns where each component log stands, for

@@ -122,7 +122,7 @@ class LocalStack(SupervisedStack):
             "upstream",
             [sys.executable, "-m", "chaos.upstream", "--port", str(p["upstream"])],
             self.log_dir / "upstream.log",
-            env=dict(os.environ, PYTHONPATH=_package_root()),
+            env=dict(os.environ, PYTHONPATH=str(SOURCE_ROOT)),
             run_id=self.run_id,
         )
         self._infra = [self.postgres.process, self.haproxy.process, self.toxiproxy.process, upstream]
@@ -163,10 +163,6 @@ class LocalStack(SupervisedStack):
             conn.execute("SELECT 1")
         self.events.record(Event.INFRA_READY, ports=dict(self.ports))
         self._model_reads = ModelReadWatcher(self.log_dir / "postgres.log", self.events).start()
-
-
-def _package_root() -> str:
-    return str(SOURCE_ROOT)
 
 
 def _wait_http(url: str, process: ManagedProcess, what: str, timeout: float) -> None:

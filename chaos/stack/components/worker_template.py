@@ -78,7 +78,7 @@ class ForkedProcess(ManagedProcess):
 
     def start(self) -> None:
         self.starts += 1
-        exit_file = self.log_path.with_name(f"{self.name}.exit-{self.starts}")
+        exit_file = self.template.cwd / f"{self.name}.exit-{self.starts}"  # the run dir: not evidence
         exit_file.unlink(missing_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:

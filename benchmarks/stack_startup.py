@@ -1,6 +1,6 @@
 """Time from `up` to all replicas ready, split into infrastructure and LiteLLM replicas.
 
-    .venv/bin/python benchmarks/stack_startup.py [--litellm VERSION] [--rounds N]
+    .venv/bin/python benchmarks/stack_startup.py [--litellm VERSION] [--rounds N] [--cold-start]
 
 Targets (issue 2): infra (PostgreSQL + HAProxy + Toxiproxy + upstream + schema) <= 3 s;
 3 replicas in parallel no more than 1.5x the time of one. Prints the figures; asserts nothing."""
@@ -13,8 +13,9 @@ from chaos import LocalStack, StackConfig
 from chaos.litellm.versions import DEFAULT_LITELLM_VERSION
 
 
-def one_run(version: str, replicas: int) -> dict:
-    stack = LocalStack(StackConfig(replicas=replicas, litellm_version=version, seed_models=False), log=lambda m: None)
+def one_run(version: str, replicas: int, fast_start: bool) -> dict:
+    stack = LocalStack(StackConfig(replicas=replicas, litellm_version=version, seed_models=False, fast_start=fast_start),
+                       log=lambda m: None)
     try:
         stack.start()
     except BaseException:
@@ -29,10 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--litellm", default=DEFAULT_LITELLM_VERSION)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cold-start", action="store_true", help="a new interpreter per worker (default: forked)")
     args = parser.parse_args()
+    print(f"workers {'cold' if args.cold_start else 'forked from a template'}; local backend, this machine")
     results = {}
     for replicas in (1, 3):
-        runs = [one_run(args.litellm, replicas) for _ in range(args.rounds)]
+        runs = [one_run(args.litellm, replicas, not args.cold_start) for _ in range(args.rounds)]
         results[replicas] = runs
         for key in ("infra_s", "workers_s", "total_s", "down_s"):
             values = [r[key] for r in runs]

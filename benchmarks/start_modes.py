@@ -1,11 +1,12 @@
-"""Do fast starts (--fast-start: workers forked from a template) give the verdicts cold starts
-give? Judges every run in the given result folders against scenarios/expectations.py, the
-per-invariant outcomes recorded from cold-start runs (FAILS: always failed; FLAKY: seen both ways;
-absent: always held), and prints each invariant where a run disagrees. For a run-by-run
-comparison of two folders use compare_modes.py.
+"""Do fast starts (the local default: workers forked from a template) give the verdicts cold
+starts (--cold-start) give? Judges every run in the given result folders against
+scenarios/expectations.py, the per-invariant outcomes recorded from observed runs (FAILS: always
+failed; FLAKY: seen both ways; absent: always held), and prints each invariant where a run
+disagrees, with its kind of start. For a run-by-run comparison of two folders use compare_modes.py.
 
-    .venv/bin/chaos run S1 ... S13 --litellm V --fast-start --results FAST
-    .venv/bin/python benchmarks/start_modes.py FAST [FAST2 ...]
+    .venv/bin/chaos run S1 ... S13 --litellm V --results FAST
+    .venv/bin/chaos run S1 ... S13 --litellm V --cold-start --results COLD
+    .venv/bin/python benchmarks/start_modes.py FAST COLD [...]
 
 Prints figures and differences; asserts nothing."""
 
@@ -34,16 +35,16 @@ def main() -> None:
                 if kind == FLAKY:
                     continue
                 if inv["status"] == "fail" and kind != FAILS:
-                    notes.append(f"{inv['name']} fails (cold: held)")
+                    notes.append(f"{inv['name']} fails (recorded: held)")
                 elif inv["status"] == "pass" and kind == FAILS:
-                    notes.append(f"{inv['name']} held (cold: fails)")
+                    notes.append(f"{inv['name']} held (recorded: fails)")
                 elif inv["status"] == "unknown":
                     notes.append(f"{inv['name']} unknown")
             disagree += bool(notes)
             agree += not notes
             print(f"{v['scenario']:4s} on {version} ({start} start): {v['status']:13s} "
-                  f"{'as cold' if not notes else 'DIFFERENT: ' + '; '.join(notes)}  ({path.parent})")
-    print(f"{runs} runs: {agree} as the cold-start expectations, {disagree} different")
+                  f"{'as recorded' if not notes else 'DIFFERENT: ' + '; '.join(notes)}  ({path.parent})")
+    print(f"{runs} runs: {agree} as the recorded expectations, {disagree} different")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 proxy, then the proxy's startup up to listening (app construction, Prisma engine spawn, DB
 connect, settings read, first model load: uvicorn listens only after its startup event), then
 the first readiness 200. Each restart measured on an idle fleet and under the default traffic
-(the load budget's rate at every worker), with the DB healthy.
+(the load budget's rate at every worker), with the DB healthy; both kinds of start: cold (a new
+interpreter, `--cold-start`: the import phases are measured on it) and forked from the template
+(the local backend's default: no import).
 
     .venv/bin/python benchmarks/worker_start_phases.py [--litellm V ...] [--restarts N]
 
@@ -48,7 +50,13 @@ def one_version(version: str, restarts: int) -> None:
     python = str(env.bin_dir / "python")
     interpreter = timed_python(python, "pass")
     imports = timed_python(python, "import litellm.proxy.proxy_server") - interpreter
-    stack = LocalStack(StackConfig(replicas=2, litellm_version=version), log=lambda m: None)
+    for fast_start in (False, True):
+        one_kind_of_start(version, restarts, fast_start, interpreter, imports)
+
+
+def one_kind_of_start(version: str, restarts: int, fast_start: bool, interpreter: float, imports: float) -> None:
+    kind = "forked" if fast_start else "cold"
+    stack = LocalStack(StackConfig(replicas=2, litellm_version=version, fast_start=fast_start), log=lambda m: None)
     with stack:
         idle = [restart_phases(stack, "worker-1") for _ in range(restarts)]
         rate = budget(2, len(stack.config.models), version).rate_per_worker
@@ -63,11 +71,12 @@ def one_version(version: str, restarts: int) -> None:
     for label, runs in (("idle", idle), (f"under traffic ({rate}/s per worker)", loaded)):
         live = statistics.median(r["to_live_s"] for r in runs)
         ready = statistics.median(r["to_ready_s"] for r in runs)
-        print(f"LiteLLM {version} restart, {label}: to listening {live:.1f} s (interpreter {interpreter:.1f} s, "
-              f"import {imports:.1f} s, startup {live - interpreter - imports:.1f} s), to readiness 200 {ready:.1f} s "
-              f"(median of {len(runs)})")
+        phases = (f" (interpreter {interpreter:.1f} s, import {imports:.1f} s, startup {live - interpreter - imports:.1f} s)"
+                  if not fast_start else "")
+        print(f"LiteLLM {version} {kind} restart, {label}: to listening {live:.1f} s{phases}, to readiness 200 "
+              f"{ready:.1f} s (median of {len(runs)})")
     ratio = statistics.median(r["to_ready_s"] for r in loaded) / statistics.median(r["to_ready_s"] for r in idle)
-    print(f"LiteLLM {version}: loaded / idle restart to ready = {ratio:.2f}x (target <= 2x)")
+    print(f"LiteLLM {version} {kind}: loaded / idle restart to ready = {ratio:.2f}x (target <= 2x)")
 
 
 def main() -> None:

@@ -361,7 +361,8 @@ def cmd_bisect(args) -> int:
 
 def cmd_replay(args) -> int:
     """The schedule again, on the stack it ran on (recorded in schedule.json: LiteLLM version or
-    virtualenv, replicas, models, settings); --litellm / --litellm-venv / --models override."""
+    virtualenv, replicas, models, settings, kind of start); --litellm / --litellm-venv / --models /
+    --cold-start override."""
     from chaos.scenarios.catalog import INCIDENT_STACK
     from chaos.scenarios.scenario import Scenario
     from chaos.scenarios.schedule import Schedule
@@ -377,10 +378,18 @@ def cmd_replay(args) -> int:
         args.litellm, args.litellm_venv = version or DEFAULT_LITELLM_VERSION, Path(venv) if venv else None
         what = f"the virtualenv {venv}" if venv else f"LiteLLM {args.litellm}" + ("" if version else " (not recorded: the default)")
         what = f"replay: {what}, {stack.get('replicas', '?')} replicas, as recorded in {args.file}"
+    schedule = replace(schedule, stack=without_overridden(stack, args))
+    return _run_scenarios([Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK)], args, announce=what)
+
+
+def without_overridden(recorded: dict, args) -> dict:
+    """A replayed run's recorded stack settings, less those the command line sets over them."""
+    stack = dict(recorded)
     if args.models or args.models_file or args.litellm_config:
         stack.pop("models", None)
-    schedule = replace(schedule, stack=stack)
-    return _run_scenarios([Scenario.from_schedule(schedule, f"replay of {args.file}", INCIDENT_STACK)], args, announce=what)
+    if args.cold_start:  # over the recorded kind of start
+        stack.pop("fast_start", None)
+    return stack
 
 
 def cmd_report(args) -> int:

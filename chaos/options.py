@@ -70,9 +70,10 @@ OPTIONS = (
            default="official", choices=("official", "local")),
     Option("seed_via", "seed models into the DB before the workers start (default) or through /model/new once they run",
            default="db", choices=("db", "api")),
-    Option("fast_start", "local backend: fork every worker start from a template process that imported LiteLLM "
-           "once (the import is most of a start; LiteLLM's startup still runs in each new process; default: a new "
-           "interpreter per start, a true cold start)", switch=True),
+    Option("cold_start", "every worker start a new interpreter, a true cold start (use it when the import itself "
+           "is the point); default on the local backend: each start forks a template process that imported LiteLLM "
+           "once, and LiteLLM's startup (Prisma connect, settings, first model load, reload job) runs in the new "
+           "process", switch=True),
     Option("full_window", "keep the whole recovery window (default: end once every contract invariant is decided, "
            "plus a 3 s tail)", switch=True),
     Option("fresh_stack", "a fresh stack for every run (default: reuse a warm one whose settings match, after a reset)",
@@ -101,7 +102,7 @@ class RunSettings:
     backend: str = "local"
     images: str = "official"
     seed_via: str = "db"
-    fast_start: bool = False
+    cold_start: bool = False
     full_window: bool = False
     fresh_stack: bool = False
     reuse_only: bool = False
@@ -109,7 +110,7 @@ class RunSettings:
 
     def _version_fields(self, version: str | None) -> dict:
         d = {"litellm_version": version or self.litellm or DEFAULT_LITELLM_VERSION, "images": self.images,
-             "seed_via": self.seed_via, "cpu_limit": self.cpu_limit, "fast_start": self.fast_start}
+             "seed_via": self.seed_via, "cpu_limit": self.cpu_limit, "fast_start": not self.cold_start}
         if self.litellm_venv:
             d["litellm_venv"] = Path(self.litellm_venv)
         return d
@@ -187,7 +188,7 @@ def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
     from chaos.host.cpu_limit import CpuLimits, check_cpu_limit
     from chaos.litellm.env import check_available, env_from_venv
     from chaos.oracle.coverage import check_blind_share
-    from chaos.stack.config import FAST_START_ON_COMPOSE, MAX_REPLICAS
+    from chaos.stack.config import COLD_START_ON_COMPOSE, MAX_REPLICAS
 
     versions = settings.litellm if isinstance(settings.litellm, list) else [settings.litellm]
     if settings.litellm_venv:
@@ -207,8 +208,8 @@ def check_settings(settings: RunSettings, min_replicas: int = 2) -> RunSettings:
         raise UsageError(f"--replicas {settings.replicas} is out of range; expected a whole number from 1 to {MAX_REPLICAS}")
     if settings.max_blind_share is not None:
         check_blind_share(settings.max_blind_share)
-    if settings.fast_start and settings.backend == "compose":
-        raise UsageError(FAST_START_ON_COMPOSE)
+    if settings.cold_start and settings.backend == "compose":
+        raise UsageError(COLD_START_ON_COMPOSE)
     if settings.cpu_limit is not None:
         check_cpu_limit(settings.cpu_limit)
         if settings.backend == "local":

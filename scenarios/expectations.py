@@ -4,7 +4,8 @@ An invariant that `fails` failed in every observed run because of a known upstre
 test is xfail(strict=True), so CI goes red when the behaviour changes in either direction (fixed,
 or broken differently). One that is `flaky` was observed both failing and passing: a non-strict
 xfail, so it is reported but does not decide. Runs observed on this project's 2-core machine, warm
-stacks, fast mode, with the offline Prisma engine stand-in (PRISMA_QUERY_ENGINE_BINARY);
+stacks, early decisions, cold and (since 2026-12-04) forked worker starts, which gave the same
+outcomes, with the offline Prisma engine stand-in (PRISMA_QUERY_ENGINE_BINARY);
 connection-failure details may differ with the native engine, and the create scenarios (S8, S13)
 depend on load: a faster machine may pass them."""
 
@@ -79,6 +80,12 @@ READINESS_RACE = (
     f"{ISSUE}, partly fixed: while its DB is unreachable at start the worker answers 400 'Invalid model name'; "
     "whether its readiness already says 200 then differs from run to run (seen both ways)"
 )
+READY_WITHOUT_MODELS = (
+    f"{ISSUE}, partly fixed: a worker whose Prisma connect returned but whose next startup steps failed keeps the "
+    "client ('Retaining the connected Prisma client after a post-connect startup step failed'), says ready and "
+    "lists none of the DB models until the DB returns. S4, S6, S9 on 1.108.7: failed in each run of 2026-12-04, "
+    "one cold and one forked each; held in the cold runs recorded before (where the fault met the start decides it)"
+)
 ROLLING_RESTART_TIMING = (
     f"{ISSUE}: whether a replica restarted during the flap lands in its 'Invalid model name' window, and how "
     "long it stays there, depends on the flap's phase (S4 seen both ways on 1.106.2; failing once on 1.108.7)"
@@ -93,6 +100,12 @@ UPDATE_NOT_LOCAL = (
     "/model/update on 1.82.3: even the worker that handled it serves the old parameters until its next reload "
     "(re-run under the load budget with changes from every side, 2026-12-04: the updating worker served the old "
     "parameters for 10-11 s)"
+)
+INTERLEAVED_CREATES = (
+    ". With S8's creates spread over both replicas through the front door, each create also refreshes the replica "
+    "that handled it, so a model made on one is missing on the other only until that one's next create: a gap of "
+    "seconds that the probes (one per pair every ~3.5 s with 53 models) catch or miss. 2026-12-04: held in 1 of 2 cold "
+    "runs and in 1 forked run, failed in the other cold run and in the runs before"
 )
 REOBSERVED = " (re-run under the load budget, 2026-12-04: failed again, CPU pressure avg 26-38 %)"
 SLOW_PROBES_WHILE_STUCK = "probes slowed while the stuck worker restarts (load-dependent)"
@@ -118,8 +131,8 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
     ("S4", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),  # the replica restarted mid-flap
     ("S6", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
     ("S7", "1.82.3"): fails(NEW_MODEL_NOT_ON_OTHER_WORKERS, "client_invalid_model", "no_invalid_model_strict"),
-    ("S8", "1.82.3"): fails(NEW_MODEL_NOT_ON_OTHER_WORKERS + REOBSERVED, "read_after_create", "client_invalid_model",
-                            "no_invalid_model_strict"),
+    ("S8", "1.82.3"): flaky(NEW_MODEL_NOT_ON_OTHER_WORKERS + INTERLEAVED_CREATES, "read_after_create",
+                            "client_invalid_model", "no_invalid_model_strict"),
     ("S9", "1.82.3"): fails(STUCK_LISTING, *RESTART_BROKEN, "listing_consistent"),
     ("S10", "1.82.3"): fails(UPDATE_NOT_LOCAL, "update_propagates"),
     ("S12", "1.82.3"): {**fails(NEW_MODEL_NOT_ON_OTHER_WORKERS + REOBSERVED, "client_invalid_model", "no_invalid_model_strict"),
@@ -142,11 +155,14 @@ KNOWN: dict[tuple[str, str], dict[str, Expectation]] = {
                         **flaky(READY_WHILE_INVALID + FRONT_DOOR_TIMING, "client_invalid_model")},
     ("S2", "1.108.7"): fails(STUCK_DB_ONLY_SETTING, *RESTART_BROKEN),
     ("S3", "1.108.7"): flaky(READY_BEFORE_MODELS + " (seen both ways)", "models_loaded_before_ready"),
-    ("S4", "1.108.7"): flaky(ROLLING_RESTART_TIMING, *DURING_FAULT, "recovery"),
-    ("S6", "1.108.7"): fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+    ("S4", "1.108.7"): {**flaky(ROLLING_RESTART_TIMING, *DURING_FAULT, "recovery"),
+                        **flaky(READY_WITHOUT_MODELS, "models_loaded_before_ready")},
+    ("S6", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, *DURING_FAULT),
+                        **flaky(READY_WITHOUT_MODELS, "models_loaded_before_ready")},
     ("S8", "1.108.7"): {**flaky(SLOW_PARALLEL_CREATES_2, "read_after_create"), **flaky(LOADED_MACHINE, "no_stall")},
     ("S9", "1.108.7"): {**fails(INVALID_MODEL_DURING_OUTAGE, "no_invalid_model_strict"),
-                        **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful")},
+                        **flaky(READINESS_RACE, "no_invalid_model_ready_gated", "readiness_truthful"),
+                        **flaky(READY_WITHOUT_MODELS, "models_loaded_before_ready")},
     ("S12", "1.106.2"): flaky(FRONT_DOOR_READ_BACK, "read_after_create"),
     ("S12", "1.108.7"): {**flaky(LOADED_MACHINE, "no_stall"), **flaky(FRONT_DOOR_READ_BACK, "read_after_create")},
     ("S13", "1.108.7"): fails(SLOW_PARALLEL_CREATES, "read_after_create"),

@@ -3,6 +3,7 @@
 import json
 import re
 import socket
+import sys
 
 import pytest
 
@@ -76,6 +77,19 @@ def test_doctor_names_missing_prerequisite_and_how_to_install():
     assert "Prisma query engine" in ok.stdout
 
 
+def test_doctor_says_which_prisma_engine_and_refuses_a_missing_one(monkeypatch):
+    from chaos.host.doctor import prisma_engine_check
+
+    monkeypatch.setenv("PRISMA_QUERY_ENGINE_BINARY", "/nonexistent/query-engine")
+    ok, required, line = prisma_engine_check()
+    assert (ok, required) == (False, True) and "/nonexistent/query-engine is not an executable file" in line
+    monkeypatch.delenv("PRISMA_QUERY_ENGINE_BINARY")
+    ok, required, line = prisma_engine_check()
+    assert (ok, required) == (False, False) and "Not connected to the query engine" in line  # a warning
+    monkeypatch.setenv("PRISMA_QUERY_ENGINE_BINARY", sys.executable)
+    assert prisma_engine_check()[0] is True
+
+
 @pytest.mark.parametrize(
     "args, needles",
     [
@@ -86,8 +100,8 @@ def test_doctor_names_missing_prerequisite_and_how_to_install():
         (["run", "S1", "--rate", "nan"], ["chaos: error: --rate nan: expected a positive number"]),
         (["run", "S1", "--rate", "inf"], ["--rate inf: expected a positive number"]),
         (["run", "S1", "--cpu-limit", "0"], ["--cpu-limit 0.0 is out of range", "more than 0 and at most"]),
-        (["run", "S1", "--fast-start", "--backend", "compose"], ["--fast-start: the compose backend starts every worker",
-                                                                 "always a cold start", "use --backend local"]),
+        (["run", "S1", "--cold-start", "--backend", "compose"], ["--cold-start: the compose backend has no fast path",
+                                                                 "always a cold start", "drop --cold-start"]),
         (["run", "S1", "--max-blind-share", "1"], ["--max-blind-share 1: expected a share strictly between 0 and 1"]),
         (["run", "S1", "--repeat", "0"], ["chaos run: error: argument --repeat: '0': expected a whole number >= 1"]),
         (["explore", "--runs", "0"], ["chaos explore: error: argument --runs: '0': expected a whole number >= 1"]),

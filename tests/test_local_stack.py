@@ -75,7 +75,7 @@ def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
 
 @pytest.fixture(scope="module", params=["cold", "fork"])
 def stack(request):
-    """Every worker operation below, on both kinds of start: a new interpreter, and --fast-start's fork."""
+    """Every worker operation below, on both kinds of start: a new interpreter (--cold-start), and the default fork."""
     config = StackConfig(
         replicas=2,
         litellm_version=DEFAULT_LITELLM_VERSION,

@@ -4,9 +4,9 @@ quiet on a good one (an oracle that never fires is as broken as one that always 
 import pytest
 
 from chaos.oracle import invariants
-from chaos.oracle.invariants import CHECKERS, check_all
 from chaos.oracle.classify import classify
 from chaos.oracle.context import ADVISORY, CONTRACT, FAIL, NOT_CHECKED, PASS, UNKNOWN, CheckContext
+from chaos.oracle.invariants import CHECKERS, check_all
 from chaos.oracle.ledger import ModelLedger
 from chaos.oracle.verdict import verdict_of
 from chaos.run.history import Op
@@ -138,6 +138,26 @@ def test_recovery_fires_when_a_pair_stays_broken_after_heal():
     r = results(h, ctx(heal_t=20.0, end_t=60.0))
     assert r["recovery"].status == FAIL
     assert {(v.worker, v.model) for v in r["recovery"].violations} == {("w2", "m1"), ("w2", "m2")}
+
+
+def test_a_failed_recovery_says_whether_postgresql_saw_the_worker_reload():
+    """The note names the evidence: a worker with no model-table read after the heal attempted
+    no reload (stuck); one that read it and still failed reloaded in vain; no note without the log."""
+    h = H()
+    h.healthy(0, 70, workers=["w1"])
+    for t in range(0, 70):
+        h.add(t, "readiness", "w2")
+        h.invalid(t, "w2", "m1")
+        h.invalid(t, "w2", "m2")
+    read = lambda t, w: {"kind": "model_table_read", "t": t, "worker": w}  # noqa: E731
+    stuck = results(h, ctx(events=[read(5.0, "w2"), read(25.0, "w1")]))["recovery"]
+    assert stuck.status == FAIL and "w2 never read the model table after the heal: no reload attempted" in stuck.note
+    vain = results(h, ctx(events=[read(26.0, "w2"), read(31.0, "w2")]))["recovery"]
+    assert "w2 read the model table 2 time(s) after the heal, first 6.0 s after it, and still failed" in vain.note
+    assert "PostgreSQL" not in results(h, ctx())["recovery"].note
+    h2 = H()
+    h2.healthy(0, 70)
+    assert results(h2, ctx(events=[read(5.0, "w2")]))["recovery"].note == ""  # passing: nothing to explain
 
 
 def test_recovery_within_bound_passes_and_late_recovery_fails():

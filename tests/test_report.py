@@ -282,3 +282,11 @@ def test_the_issue_leads_with_the_first_invalid_model_answer_not_the_first_viola
     md = (tmp_path / "bug.md").read_text()
     assert md.startswith("# [Bug]: worker-2 answers invalid model (HTTP 400)")
     assert "(it broke the expectation `no_invalid_model_strict`" in md
+
+
+def test_the_headline_says_how_the_workers_started():
+    from chaos.report.summary import start_words
+
+    assert start_words("fork: each start forks a template") == ", workers forked from a template"
+    assert start_words("cold: a new interpreter per start (--cold-start)") == ", cold worker starts"
+    assert start_words(None) == ""  # evidence from before the kind of start was recorded

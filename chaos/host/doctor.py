@@ -41,9 +41,21 @@ def checks() -> list[tuple[bool, bool, str]]:
             results.append((True, True, "postgres user: present (PostgreSQL runs as it, since we are root)"))
         except KeyError:
             results.append((False, True, "postgres user: missing; as root PostgreSQL needs it: apt-get install postgresql"))
-    results.append((True, False, f"Prisma query engine: {prisma_engine_description()}"))
+    results.append(prisma_engine_check())
     results += compose_checks()
     return results
+
+
+def prisma_engine_check() -> tuple[bool, bool, str]:
+    """The engine LiteLLM's Prisma client will run. Unset: the native one, downloaded on first use
+    (an offline machine then fails every start with "Not connected to the query engine")."""
+    binary = os.environ.get("PRISMA_QUERY_ENGINE_BINARY")
+    if binary and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        return False, True, f"Prisma query engine: PRISMA_QUERY_ENGINE_BINARY={binary} is not an executable file; fix or unset it"
+    if binary:
+        return True, True, f"Prisma query engine: {prisma_engine_description()}"
+    return False, False, ("Prisma query engine: native, downloaded by prisma on first use (binaries.prisma.sh); offline, "
+                          "set PRISMA_QUERY_ENGINE_BINARY to an engine, or LiteLLM fails with 'Not connected to the query engine'")
 
 
 def compose_checks() -> list[tuple[bool, bool, str]]:

@@ -21,6 +21,7 @@ from chaos.oracle.context import (
     result,
 )
 from chaos.oracle.ledger import ModelLedger
+from chaos.run.events import Event
 from chaos.run.history import Op
 
 
@@ -96,7 +97,24 @@ def check_recovery(ops: list[Op], ctx: CheckContext) -> InvariantResult:
             unknown.append(f"{worker}/{model}")
     why = (f"{len(unknown)} pair(s) not seen past the bound without a success before it (timeouts only, or no probe "
            f"between a failure and a late success): {', '.join(unknown[:5])}" if unknown else "")
-    return result(name, desc, bad, ctx, unknown=why)
+    failing_workers = sorted({op.worker for op in bad})
+    return result(name, desc, bad, ctx, note=reload_evidence(ctx, failing_workers), unknown=why)
+
+
+def reload_evidence(ctx: CheckContext, workers: list[str]) -> str:
+    """What PostgreSQL's log says of each failing worker's reloads after the heal: a worker that
+    never read its model table again attempted no reload (stuck), one that did reloaded and still
+    failed. Said only where the log's model-table reads were recorded in this run at all."""
+    reads = [e for e in ctx.events if e["kind"] == Event.MODEL_TABLE_READ]
+    if not workers or not reads or ctx.heal_t is None:
+        return ""
+    said = []
+    for worker in workers:
+        after = [e["t"] for e in reads if e.get("worker") == worker and e["t"] >= ctx.heal_t]
+        said.append(f"{worker} read the model table {len(after)} time(s) after the heal, first "
+                    f"{min(after) - ctx.heal_t:.1f} s after it, and still failed" if after else
+                    f"{worker} never read the model table after the heal: no reload attempted (stuck)")
+    return "PostgreSQL's log: " + "; ".join(said)
 
 
 def check_read_after_create(ops: list[Op], ctx: CheckContext) -> InvariantResult:

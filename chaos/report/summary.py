@@ -75,9 +75,14 @@ def replay_command(ev: Evidence) -> str:
 def headline(ev: Evidence) -> str:
     what = ev.what_ran
     variant = f" [{what['litellm_variant']}]" if what.get("litellm_variant") else ""
-    forked = ", workers forked from a template" if str(what.get("worker_start") or "").startswith("fork") else ""
     return (f"{ev.scenario}: {ev.status.upper().replace('_', ' ')}  (LiteLLM {what.get('litellm_version')}{variant}, {what.get('backend')} backend, "
-            f"Prisma engine: {what.get('prisma_query_engine')}{forked})")
+            f"Prisma engine: {what.get('prisma_query_engine')}{start_words(what.get('worker_start'))})")
+
+
+def start_words(worker_start: str | None) -> str:
+    """How the workers started, as the headline says it (older evidence did not record it)."""
+    kind = str(worker_start or "").split(":")[0]
+    return {"fork": ", workers forked from a template", "cold": ", cold worker starts"}.get(kind, "")
 
 
 STATUS_WORDS = {"pass": "held", "fail": "FAILED", "not_checked": "not checked", "unknown": "UNKNOWN"}

@@ -52,8 +52,8 @@ class FrontDoorConfig:
         return self
 
 
-FAST_START_ON_COMPOSE = ("--fast-start: the compose backend starts every worker as a container of its own, always a "
-                         "cold start; drop --fast-start, or use --backend local")
+COLD_START_ON_COMPOSE = ("--cold-start: the compose backend has no fast path, it starts every worker as a container "
+                         "of its own, always a cold start; drop --cold-start")
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ class StackConfig:
     front_door: FrontDoorConfig = FrontDoorConfig()
     cpu_limit: float | None = None  # CPUs per worker, as a pod's limit (stack/cpu_limit.py); None: no limit
     # local backend: fork each worker from a template that imported LiteLLM once (stack/components/
-    # worker_template.py); False: every start is a new interpreter (a true cold start)
-    fast_start: bool = False
+    # worker_template.py); False (--cold-start): every start is a new interpreter. Compose starts
+    # containers, always cold, whatever this says.
+    fast_start: bool = True
 
     @classmethod
     def from_fields(cls, values: dict, source: str = "stack settings") -> "StackConfig":

@@ -82,7 +82,7 @@ class SupervisedStack(WorkerOperations, WarmReset, RunEvidence, Stack):
         self._supervisor: Supervisor | None = None
         self._model_reads: ModelReadWatcher | None = None
         self._watchdog = None  # chaos.host.watchdog's process, from the registry entry on
-        self._template: Process | None = None  # the fast-start template (local backend, --fast-start)
+        self._template: Process | None = None  # the fast-start template (local backend, unless --cold-start)
         self._closed = False
         self._kept = False  # kept up for inspection: no harness owns it
         # each backend's handles, same attributes (faults use them)
@@ -255,8 +255,8 @@ class SupervisedStack(WorkerOperations, WarmReset, RunEvidence, Stack):
         }
 
     def worker_start(self) -> str:
-        """How a worker start runs (--fast-start forks where the backend can)."""
-        return "cold: a new interpreter (or container) per start"
+        """How a worker start runs (recorded in the verdict): a backend with a fast path says so."""
+        return "cold: a new container per start (this backend has no fast path)"
 
     def _cpu_limit_description(self) -> str:
         if self.cpu_limits:

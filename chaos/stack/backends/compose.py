@@ -37,7 +37,6 @@ from chaos.stack.components.model_reads import ModelReadWatcher
 from chaos.stack.components.postgres import PostgresEndpoint
 from chaos.stack.components.schema import store_model_in_db_setting
 from chaos.stack.components.toxiproxy import PG_LINK, ToxiproxyAPI, worker_link
-from chaos.stack.config import FAST_START_ON_COMPOSE
 from chaos.stack.supervised import SupervisedStack
 
 # CHAOS_COMPOSE_FILE: run an edited copy (its folder must hold config/ as compose/ does)
@@ -106,8 +105,6 @@ class ComposeStack(SupervisedStack):
 
     # ------------------------------------------------------------------ backend hooks
     def _check_prerequisites(self) -> None:
-        if self.config.fast_start:
-            raise UsageError(FAST_START_ON_COMPOSE)
         self.client = docker_client()
         self._check_compose_file(compose_cli())
         for service, image in self.images.items():

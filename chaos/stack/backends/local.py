@@ -76,21 +76,26 @@ class LocalStack(SupervisedStack):
         per-process state from its import: it gets true cold starts)."""
         return self.config.fast_start and self.env.origin != "external"
 
-    def _template_for(self, settings: WorkerSettings) -> ManagedProcess:
-        """The stack's start template, started (and LiteLLM imported) on first use."""
-        if self._template is None:
+    def _start_template(self, settings: WorkerSettings) -> None:
+        """Start the stack's start template (it imports LiteLLM), once; started with the
+        infrastructure, so the import overlaps PostgreSQL's start and the schema."""
+        if self._forks() and self._template is None:
             env = {k: v for k, v in worker_environment(settings, "").items() if k != "DATABASE_URL"}
             self._template = template_process(self.env.bin_dir / "python", self.run_dir, self.log_dir, env, self.run_id)
             self._infra.append(self._template)
             self._template.start()
             self.save_state()
-            wait_template(self._template)
+
+    def _template_for(self, settings: WorkerSettings) -> ManagedProcess:
+        """The stack's start template, once it has imported LiteLLM."""
+        self._start_template(settings)
+        wait_template(self._template)
         return self._template
 
     def worker_start(self) -> str:
         if self._forks():
             return "fork: each start forks a template that imported LiteLLM once (LiteLLM's startup runs in the new process)"
-        why = " (--litellm-venv: always cold)" if self.config.fast_start else ""
+        why = " (--litellm-venv: always cold)" if self.config.fast_start else " (--cold-start)"
         return f"cold: a new interpreter per start{why}"
 
     def _stop_infra(self) -> None:
@@ -126,6 +131,7 @@ class LocalStack(SupervisedStack):
             run_id=self.run_id,
         )
         self._infra = [self.postgres.process, self.haproxy.process, self.toxiproxy.process, upstream]
+        self._start_template(self._worker_settings())
 
         def postgres_and_schema() -> None:
             self.postgres.init()

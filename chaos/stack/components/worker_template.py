@@ -1,9 +1,9 @@
-"""Fast worker starts (`--fast-start`, local backend): one template process per stack imports
-LiteLLM once (template_server.py, run by the LiteLLM environment's python), and every worker
-start or restart is a fork of it. A LiteLLM start is mostly that import (17 s of 23-32 s on the
-reference machine, benchmarks/worker_start_phases.py); everything after it, the startup the
-incident is about (Prisma checks, engine spawn and connect, settings and first model load from
-the DB, the reload job), still runs in the new process.
+"""Fast worker starts (the local backend's default; `--cold-start` turns them off): one template
+process per stack imports LiteLLM once (template_server.py, run by the LiteLLM environment's
+python), and every worker start or restart is a fork of it. A LiteLLM start is mostly that
+import (17 s of 23-32 s on the reference machine, benchmarks/worker_start_phases.py);
+everything after it, the startup the incident is about (Prisma checks, engine spawn and connect,
+settings and first model load from the DB, the reload job), still runs in the new process.
 
 A forked worker is a ManagedProcess whose `popen` is a ForkedChild: the same pid, process group,
 signals, stop and kill as a cold one; its exit code comes from the file the template writes when

@@ -1,6 +1,7 @@
 """The nightly's wall time for N runners per LiteLLM version (N = 1, 4, 8), from the recorded
 per-scenario run times (scenarios/run_times.json); with --record DIR..., first refresh those times
-from evidence folders (each run's total plus the stack start or warm reset it needed).
+from evidence folders (each run's total plus the stack start or warm reset it needed; the pairs
+seen there replace theirs, the others are kept).
 
     .venv/bin/python benchmarks/nightly_estimate.py
     .venv/bin/python benchmarks/nightly_estimate.py --record chaos-results /tmp/more-results
@@ -58,8 +59,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--record", nargs="+", type=Path, metavar="DIR", help="refresh scenarios/run_times.json from these evidence folders")
     args = parser.parse_args()
-    if args.record:
-        nightly.RUN_TIMES.write_text(json.dumps(record(args.record), indent=2) + "\n")
+    if args.record:  # the pairs seen in these folders replace their recorded times; the others stay
+        fresh = record(args.record)
+        merged = nightly.load_times()
+        for version, scenarios in fresh["seconds"].items():
+            merged.setdefault(version, {}).update(scenarios)
+        fresh["seconds"] = {v: dict(sorted(merged[v].items())) for v in sorted(merged)}
+        nightly.RUN_TIMES.write_text(json.dumps(fresh, indent=2) + "\n")
     times = nightly.load_times()
     recorded = sum(len(t) for t in times.values())
     print(f"recorded times: {recorded} (scenario, version) pairs of {len(catalog.SCENARIOS) * len(TESTED_LITELLM_VERSIONS)}; "

@@ -73,9 +73,10 @@ def test_cli_up_model_new_on_every_replica_then_down(litellm_version):
     assert not [p for p in state_dir().glob("up-*.log") if p.stat().st_mtime >= began]  # nothing of `up --detach` left in $TMPDIR
 
 
-@pytest.fixture(scope="module", params=["cold", "fork"])
+@pytest.fixture(scope="module", params=["fork", "cold"])
 def stack(request):
-    """Every worker operation below, on both kinds of start: a new interpreter (--cold-start), and the default fork."""
+    """The worker operations below on the default start (a fork of the template); the cold start
+    (--cold-start, --litellm-venv builds) on what differs with it: a start, a restart by the policy."""
     config = StackConfig(
         replicas=2,
         litellm_version=DEFAULT_LITELLM_VERSION,
@@ -87,6 +88,13 @@ def stack(request):
     with s:
         yield s
     assert leftovers(s.run_id, list(s.ports.values())) == []
+
+
+def default_start_only(stack) -> None:
+    """Operations that do not depend on how a process started (a stop, a signal, the policy's
+    bookkeeping) are tested once, on the default start: CI's time goes elsewhere."""
+    if not stack.config.fast_start:
+        pytest.skip("the same code on a cold start; its own path is test_worker_crash_is_restarted_by_policy[cold]")
 
 
 def test_worker_crash_is_restarted_by_policy(stack):
@@ -104,6 +112,7 @@ def test_worker_crash_is_restarted_by_policy(stack):
 
 
 def test_waiting_on_a_worker_that_keeps_exiting_gives_up_at_the_third_exit(stack):
+    default_start_only(stack)
     name = stack.workers()[0].name
 
     def current():
@@ -132,6 +141,7 @@ def test_waiting_on_a_worker_that_keeps_exiting_gives_up_at_the_third_exit(stack
 
 
 def test_worker_stopped_on_purpose_stays_stopped(stack):
+    default_start_only(stack)
     name = stack.workers()[1].name
     stack.stop_worker(name)
     time.sleep(3)  # several supervisor rounds
@@ -149,6 +159,7 @@ def test_worker_stopped_on_purpose_stays_stopped(stack):
 
 
 def test_pause_and_resume(stack):
+    default_start_only(stack)
     w = stack.workers()[0]
     stack.pause_worker(w.name)
     assert stack.workers()[0].state == WorkerState.PAUSED
@@ -162,6 +173,7 @@ def test_pause_and_resume(stack):
 
 
 def test_restart_worker(stack):
+    default_start_only(stack)
     w = stack.workers()[1]
     stack.restart_worker(w.name)
     stack.wait_ready(w.name, 90)

@@ -290,3 +290,14 @@ def test_the_headline_says_how_the_workers_started():
     assert start_words("fork: each start forks a template") == ", workers forked from a template"
     assert start_words("cold: a new interpreter per start (--cold-start)") == ", cold worker starts"
     assert start_words(None) == ""  # evidence from before the kind of start was recorded
+
+
+def test_verdict_block_says_what_postgresql_saw_of_a_failed_recovery(tmp_path):
+    path = make_evidence(tmp_path / "run", violations_at=(32.5,))
+    verdict = json.loads((path / "verdict.json").read_text())
+    stuck = "PostgreSQL's log: worker-1 never read the model table after the heal: no reload attempted (stuck)"
+    verdict["invariants"].append({"name": "recovery", "description": "", "status": "fail", "role": "contract",
+                                  "note": stuck, "violations": []})
+    (path / "verdict.json").write_text(json.dumps(verdict))
+    assert f"\nrecovery: {stuck}\n" in verdict_block(load_evidence(path))
+    assert "\nrecovery: " not in verdict_block(load_evidence(make_evidence(tmp_path / "clean")))

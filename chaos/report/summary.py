@@ -199,6 +199,9 @@ def verdict_block(ev: Evidence) -> str:
         lines.append(f"{first_violation_label(ev, fv)}: {fv.invariant}: {fv.worker}{via} answered {fv.cls}"
                      f"{f' (HTTP {fv.status})' if fv.status else ''} for {fv.model}, "
                      f"{fv.after_fault or 'before any fault'}; {fv.count} such op(s) on that pair")
+    recovery = next((i for i in ev.verdict.get("invariants", []) if i["name"] == "recovery" and i["status"] == "fail"), None)
+    if recovery and recovery.get("note"):
+        lines.append(f"recovery: {recovery['note']}")
     totals = class_totals(ev)
     if totals:
         lines.append(f"chat probes: {sum(totals.values())}: " + ", ".join(f"{c} {n}" for c, n in totals.items()))

@@ -105,12 +105,11 @@ def reload_evidence(ctx: CheckContext, workers: list[str]) -> str:
     """What PostgreSQL's log says of each failing worker's reloads after the heal: a worker that
     never read its model table again attempted no reload (stuck), one that did reloaded and still
     failed. Said only where the log's model-table reads were recorded in this run at all."""
-    reads = [e for e in ctx.events if e["kind"] == Event.MODEL_TABLE_READ]
-    if not workers or not reads or ctx.heal_t is None:
+    if not workers or not ctx.events_of(Event.MODEL_TABLE_READ) or ctx.heal_t is None:
         return ""
     said = []
     for worker in workers:
-        after = [e["t"] for e in reads if e.get("worker") == worker and e["t"] >= ctx.heal_t]
+        after = [e["t"] for e in ctx.events_of(Event.MODEL_TABLE_READ, worker) if e["t"] >= ctx.heal_t]
         said.append(f"{worker} read the model table {len(after)} time(s) after the heal, first "
                     f"{min(after) - ctx.heal_t:.1f} s after it, and still failed" if after else
                     f"{worker} never read the model table after the heal: no reload attempted (stuck)")

@@ -3,9 +3,9 @@ definite answer and got only timeouts, is unknown and the verdict inconclusive; 
 everything still passes, and a definite failure still fails (both directions)."""
 
 from chaos.oracle import invariants
-from chaos.oracle.invariants import check_all
 from chaos.oracle.context import FAIL, PASS, UNKNOWN
 from chaos.oracle.coverage import Plan, blind_stretches, decide_coverage, merge, subtract
+from chaos.oracle.invariants import check_all
 from chaos.oracle.verdict import EXIT_CODES, verdict_of
 from chaos.run.runner import baseline_limit_s, steady_state_deviation
 
@@ -57,7 +57,7 @@ def test_an_invariant_blind_for_part_of_its_window_is_unknown_and_the_run_inconc
     assert r.coverage["catch_window_s"] == PLAN.catch_window_s() == 1.5
     c.max_blind_share = 0.5  # 15 % blind is allowed now, but a 9 s stretch still exceeds the 1.5 s claimed window
     r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
-    assert r.status == UNKNOWN and "longer than the 1.5 s window" in r.note
+    assert r.status == UNKNOWN and "longer than the 1.5 s window" in r.note and "the harness lagged" in r.note
     h.invalid(40.0, "w1", "m1")  # a definite violation is a failure whatever the coverage
     assert invariants.check_safe("no_invalid_model_strict", h.ops, c).status == FAIL
 
@@ -75,6 +75,25 @@ def test_timeouts_only_are_not_answers_and_a_paused_worker_is_not_blindness():
     c.events = [{"t": 20.0, "kind": "worker_paused", "worker": "w1"}, {"t": 40.0, "kind": "worker_resumed", "worker": "w1"}]
     assert invariants.check_safe("no_invalid_model_strict", h.ops, c).status == PASS  # paused by the schedule: not judged
     assert decide_coverage(None, 0.05) is None
+
+
+def test_a_blind_stretch_says_whether_the_gateway_or_the_harness_left_it_unseen():
+    h = H()
+    h.healthy(0, 30)
+    h.healthy(34, 70)
+    h.healthy(30, 34, workers=["w2"])
+    h.healthy(30, 34, workers=["w1"], models=["m2"])
+    for i in range(8):  # w1/m1 probed on plan from 30 to 34 s, every chat timed out: the gateway hung
+        h.add(30 + i * 0.5, "chat", "w1", "m1", error="ReadTimeout", latency=5.0)
+    c = ctx()
+    c.plan = PLAN
+    c.max_blind_share = 0.5
+    r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
+    assert r.status == UNKNOWN and r.coverage["longest_blind_lane"] == "w1/m1"
+    assert "8 probe(s) sent in it got no answer" in r.note and "the gateway did not answer" in r.note
+    h.ops = [op for op in h.ops if op.cls != "timeout"]  # the same gap with nothing sent: the harness's
+    r = invariants.check_safe("no_invalid_model_strict", h.ops, c)
+    assert r.status == UNKNOWN and "no probe was sent in it: the harness lagged" in r.note
 
 
 def test_recovery_fails_on_definite_answers_and_is_unknown_on_timeouts_only():

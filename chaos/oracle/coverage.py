@@ -16,7 +16,8 @@ recovery, a pair that succeeded within the bound (that success is the proof).
 coverage(...) gives, for one invariant: judged_s, blind_s (wall seconds with any lane blind: the
 union, not a sum over lanes), blind_share (the blind share of lane-seconds: every lane's blind
 seconds over every lane's judged seconds; 420 lanes each missing a probe at another moment would
-otherwise blind the whole run), longest_blind_s and the lane it was on. An invariant that held
+otherwise blind the whole run), longest_blind_s, the lane it was on and how many probes were sent
+in it without an answer (some: the gateway left it unseen; none: the harness did). An invariant that held
 with blind_share above the run's threshold, or with a blind stretch longer than the smallest
 window the run claims to catch, is unknown (see decide_coverage)."""
 
@@ -150,29 +151,32 @@ def recovered_in_time(ops: list[Op], ctx: CheckContext) -> set[tuple]:
             and ctx.heal_t <= op.t0 and op.t <= ctx.heal_t + ctx.recovery_bound_s}
 
 
-def _lanes(ops: list[Op], kind: str, ctx: CheckContext, models: list[str]) -> dict[tuple, list[float]]:
-    """lane -> invoke times of its definite operations."""
-    lanes: dict[tuple, list[float]] = {}
+def _lane_of(op: Op, kind: str) -> tuple | None:
+    """The lane an operation observes, for lanes of `kind`, or None."""
+    if kind == "chat" and op.f == "chat" and op.via is None:
+        return op.worker, op.model
+    if kind == "front_door" and op.f == "chat" and op.via is not None:
+        return "front-door", op.model
+    if kind == "listing" and op.f in LISTINGS:
+        return op.worker, None
+    return None
+
+
+def _lanes(ops: list[Op], kind: str, ctx: CheckContext, models: list[str]) -> tuple[dict[tuple, list[float]], dict[tuple, list[float]]]:
+    """lane -> invoke times of its definite operations; and lane -> those of its operations that got
+    no definite outcome (a timeout or a reset: the gateway, not the harness, left the lane blind)."""
     if kind == "chat":
-        lanes = {(w, m): [] for w in ctx.workers for m in models}
+        lanes: dict[tuple, list[float]] = {(w, m): [] for w in ctx.workers for m in models}
     elif kind == "front_door":
         lanes = {("front-door", m): [] for m in models}
     else:
         lanes = {(w, None): [] for w in ctx.workers}
+    unanswered: dict[tuple, list[float]] = {key: [] for key in lanes}
     for op in ops:
-        if not definite(op):
-            continue
-        if kind == "chat" and op.f == "chat" and op.via is None:
-            key = (op.worker, op.model)
-        elif kind == "front_door" and op.f == "chat" and op.via is not None:
-            key = ("front-door", op.model)
-        elif kind == "listing" and op.f in LISTINGS:
-            key = (op.worker, None)
-        else:
-            continue
+        key = _lane_of(op, kind)
         if key in lanes:
-            lanes[key].append(op.t0)
-    return lanes
+            (lanes if definite(op) else unanswered)[key].append(op.t0)
+    return lanes, unanswered
 
 
 def window_of(start: str, ops: list[Op], ctx: CheckContext) -> tuple[float, float] | None:
@@ -210,8 +214,9 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
     recovered = recovered_in_time(ops, ctx) if name == "recovery" else set()
     blind: list[tuple[float, float]] = []
     lane_judged = lane_blind = 0.0
-    longest, worst = 0.0, None
-    for (worker, model), times in _lanes(ops, kind, ctx, models).items():
+    longest, worst, worst_unanswered = 0.0, None, 0
+    lanes, unanswered = _lanes(ops, kind, ctx, models)
+    for (worker, model), times in lanes.items():
         lane_window = (max(window[0], created[model]), window[1]) if model in created else window
         if (worker, model) in recovered:  # it succeeded within the bound: nothing unseen can undo that proof
             continue
@@ -222,10 +227,13 @@ def coverage(name: str, ops: list[Op], ctx: CheckContext, plan: Plan) -> dict | 
                 lane_blind += b - a
                 if b - a > longest:
                     longest, worst = b - a, f"{worker}/{model}" if model else worker
+                    # the gap began catch_s before the blind stretch: what was sent in it and never answered
+                    worst_unanswered = sum(a - catch_s <= t < b for t in unanswered[(worker, model)])
     judged = window[1] - window[0]
     return {"judged_s": round(judged, 2), "blind_s": round(total(blind), 2),
             "blind_share": round(lane_blind / lane_judged, 4) if lane_judged else 0.0,
-            "longest_blind_s": round(longest, 2), "longest_blind_lane": worst, "catch_window_s": catch_s}
+            "longest_blind_s": round(longest, 2), "longest_blind_lane": worst,
+            "longest_blind_unanswered": worst_unanswered, "catch_window_s": catch_s}
 
 
 def decide_coverage(cov: dict | None, max_blind_share: float) -> str | None:
@@ -237,8 +245,16 @@ def decide_coverage(cov: dict | None, max_blind_share: float) -> str | None:
                 f"some lane blind for {cov['blind_s']} s of its {cov['judged_s']} s)")
     if cov["longest_blind_s"] > cov["catch_window_s"]:
         return (f"{cov['longest_blind_lane']} blind for {cov['longest_blind_s']} s, longer than the "
-                f"{cov['catch_window_s']} s window the run claims to catch")
+                f"{cov['catch_window_s']} s window the run claims to catch ({blind_cause(cov)})")
     return None
+
+
+def blind_cause(cov: dict) -> str:
+    """Who left the longest blind stretch unseen: the gateway (probes sent, none answered) or the harness."""
+    n = cov.get("longest_blind_unanswered", 0)
+    if n:
+        return f"{n} probe(s) sent in it got no answer: timeouts or resets, the gateway did not answer"
+    return "no probe was sent in it: the harness lagged"
 
 
 def check_blind_share(share: float | None) -> float:

@@ -4,14 +4,16 @@ max(stall_factor x the chat p99 calibrated for this version on an unloaded machi
 or stall_uncalibrated_s before any calibration. Not judged: chats overlapping a fault, the harness's
 own blind spots, a worker's start (from its spawn to WARMUP_S after its first readiness 200), and
 stretches of high CPU pressure (a queue on the CPU is not the gateway stalling). Where high
-pressure covered more than MAX_PRESSURED_SHARE of the run, too little was judged: no_stall is
-unknown (a looser share than coverage's: a small machine sees pressure spikes at every reload)."""
+pressure covered more than MAX_PRESSURED_SHARE of the time no_stall would otherwise judge (the run
+less its faults and the harness's blind spots: pressure during an outage hides nothing), too little
+was judged: no_stall is unknown (a looser share than coverage's: a small machine sees pressure
+spikes at every reload)."""
 
 from __future__ import annotations
 
 from chaos.oracle.classify import OK, TIMEOUT
 from chaos.oracle.context import NOT_CHECKED, UNKNOWN, CheckContext, InvariantResult, overlaps, result
-from chaos.oracle.coverage import total
+from chaos.oracle.coverage import subtract, total
 from chaos.oracle.ledger import ModelLedger
 from chaos.run.events import Event
 from chaos.run.history import Op
@@ -67,9 +69,11 @@ def check_no_stall(ops: list[Op], ctx: CheckContext) -> InvariantResult:
         if any(overlaps(op.t0, op.t, w) for w in (faults, blind, lifecycle, ctx.high_pressure)):
             continue
         bad.append(op)
-    window = ctx.end_t - ctx.baseline[0]
-    high = total([(max(a, ctx.baseline[0]), min(b, ctx.end_t)) for a, b in ctx.high_pressure])
-    note = f"CPU pressure high for {high:.0f} s of {window:.0f} s: chats then not judged" if high else ""
+    judged = subtract((ctx.baseline[0], ctx.end_t), faults + blind)  # where pressure could hide a stall
+    window = total(judged)
+    high = total([(max(a, s0), min(b, s1)) for s0, s1 in judged for a, b in ctx.high_pressure])
+    note = (f"CPU pressure high for {high:.0f} s of the {window:.0f} s outside faults: chats then not judged"
+            if high else "")
     if not bad and window > 0 and high / window > MAX_PRESSURED_SHARE:
-        return InvariantResult(name, desc, UNKNOWN, note=note + f" (over {MAX_PRESSURED_SHARE:.0%} of the run)")
+        return InvariantResult(name, desc, UNKNOWN, note=note + f" (over {MAX_PRESSURED_SHARE:.0%})")
     return result(name, desc, bad, ctx, note=note)

@@ -36,7 +36,7 @@ def run_seconds(verdict: dict) -> float | None:
 
 
 def record(folders: list[Path]) -> dict:
-    seen = defaultdict(list)
+    seen, kinds = defaultdict(list), set()
     for path in (p for folder in folders for p in folder.rglob("verdict.json")):
         try:
             v = json.loads(path.read_text())
@@ -48,11 +48,12 @@ def record(folders: list[Path]) -> dict:
         seconds = run_seconds(v)
         if seconds and v.get("scenario") in catalog.SCENARIOS and stack.get("litellm_version"):
             seen[(stack["litellm_version"], v["scenario"])].append(seconds)
+            kinds.add(f"{stack.get('backend', '?')} backend, {str(stack.get('worker_start', '?')).split(':')[0]} starts")
     times = defaultdict(dict)
     for (version, name), values in sorted(seen.items()):
         times[version][name] = round(statistics.median(values))
     return {"about": "seconds per scenario run, its stack start or warm reset included: the median of the runs "
-                     "recorded (benchmarks/nightly_estimate.py --record)", "seconds": times}
+                     "recorded (benchmarks/nightly_estimate.py --record)", "recorded_on": sorted(kinds), "seconds": times}
 
 
 def main() -> None:
@@ -65,11 +66,15 @@ def main() -> None:
         for version, scenarios in fresh["seconds"].items():
             merged.setdefault(version, {}).update(scenarios)
         fresh["seconds"] = {v: dict(sorted(merged[v].items())) for v in sorted(merged)}
+        fresh["recorded_on"] = sorted(set(fresh["recorded_on"]) | set(json.loads(nightly.RUN_TIMES.read_text()).get("recorded_on", [])))
         nightly.RUN_TIMES.write_text(json.dumps(fresh, indent=2) + "\n")
     times = nightly.load_times()
     recorded = sum(len(t) for t in times.values())
+    recorded_on = json.loads(nightly.RUN_TIMES.read_text()).get("recorded_on") or ["not said"]
     print(f"recorded times: {recorded} (scenario, version) pairs of {len(catalog.SCENARIOS) * len(TESTED_LITELLM_VERSIONS)}; "
           "the others take their scenario's median on other versions, else the median of all")
+    print(f"recorded on: {'; '.join(recorded_on)} (the nightly workflow runs the compose backend, every start cold: "
+          "where the times are not from compose, its night is longer than this)")
     print("| runners per version | shards | longest shard (min) | night, a runner per shard (min) |\n|---|---|---|---|")
     for n in (1, 4, 8):
         shards = nightly.plan(list(TESTED_LITELLM_VERSIONS), list(catalog.SCENARIOS), n, times)

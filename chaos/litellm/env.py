@@ -117,7 +117,11 @@ def check_available(version: str) -> None:
         check_installable(version, release_time(version))  # release_time: is there such a release at all?
 
 
-def ensure_env(version: str, *, log=print) -> LiteLLMEnv:
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)  # progress, not a result: stdout is the commands' answer
+
+
+def ensure_env(version: str, *, log=_progress) -> LiteLLMEnv:
     """Return the cached environment of `version`, building it first if needed."""
     check_litellm_version(version)
     root = venv_path(version)

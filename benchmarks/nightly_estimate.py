@@ -56,6 +56,11 @@ def record(folders: list[Path]) -> dict:
                      "recorded (benchmarks/nightly_estimate.py --record)", "recorded_on": sorted(kinds), "seconds": times}
 
 
+def recorded_on() -> list[str]:
+    """The backends and kinds of start the recorded times come from."""
+    return json.loads(nightly.RUN_TIMES.read_text()).get("recorded_on", [])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--record", nargs="+", type=Path, metavar="DIR", help="refresh scenarios/run_times.json from these evidence folders")
@@ -66,14 +71,13 @@ def main() -> None:
         for version, scenarios in fresh["seconds"].items():
             merged.setdefault(version, {}).update(scenarios)
         fresh["seconds"] = {v: dict(sorted(merged[v].items())) for v in sorted(merged)}
-        fresh["recorded_on"] = sorted(set(fresh["recorded_on"]) | set(json.loads(nightly.RUN_TIMES.read_text()).get("recorded_on", [])))
+        fresh["recorded_on"] = sorted(set(fresh["recorded_on"]) | set(recorded_on()))
         nightly.RUN_TIMES.write_text(json.dumps(fresh, indent=2) + "\n")
     times = nightly.load_times()
     recorded = sum(len(t) for t in times.values())
-    recorded_on = json.loads(nightly.RUN_TIMES.read_text()).get("recorded_on") or ["not said"]
     print(f"recorded times: {recorded} (scenario, version) pairs of {len(catalog.SCENARIOS) * len(TESTED_LITELLM_VERSIONS)}; "
           "the others take their scenario's median on other versions, else the median of all")
-    print(f"recorded on: {'; '.join(recorded_on)} (the nightly workflow runs the compose backend, every start cold: "
+    print(f"recorded on: {'; '.join(recorded_on()) or 'not said'} (the nightly workflow runs the compose backend, every start cold: "
           "where the times are not from compose, its night is longer than this)")
     print("| runners per version | shards | longest shard (min) | night, a runner per shard (min) |\n|---|---|---|---|")
     for n in (1, 4, 8):

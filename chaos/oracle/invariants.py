@@ -95,7 +95,8 @@ INVARIANTS = (
               "calibrated for this version on an unloaded machine, 1 s), 1 s before any calibration, never from a "
               "window measured while the machine was saturated (worker starts, the harness's own blind spots and "
               "stretches of CPU pressure over 40 % excepted; `unknown` where such pressure covered more than a "
-              "quarter of the run)",
+              "quarter of the time it judges: the run outside faults and blind spots, since pressure during an "
+              "outage hides nothing)",
               check_no_stall, decide.on_sight, ADVISORY),
     Invariant("no_model_lost",
               "every seeded model not deleted is still in the DB and served at the end (a pair that only timed out "

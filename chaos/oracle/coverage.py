@@ -251,7 +251,7 @@ def decide_coverage(cov: dict | None, max_blind_share: float) -> str | None:
 
 def blind_cause(cov: dict) -> str:
     """Who left the longest blind stretch unseen: the gateway (probes sent, none answered) or the harness."""
-    n = cov.get("longest_blind_unanswered", 0)
+    n = cov["longest_blind_unanswered"]
     if n:
         return f"{n} probe(s) sent in it got no answer: timeouts or resets, the gateway did not answer"
     return "no probe was sent in it: the harness lagged"
